@@ -1,0 +1,225 @@
+//! The `digihjelpen` command line: `serve` (the default), `migrate`, `openapi` and `token`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use migration::{Migrator, MigratorTrait};
+use poem::listener::{Acceptor, Listener, TcpListener};
+
+use crate::app::{app, spec};
+use crate::auth::{Role, TokenRequest, mint};
+use crate::config::{Config, ConfigError};
+use crate::state::{AppState, Db};
+use crate::telemetry::init_logging;
+
+#[derive(Debug, Parser)]
+#[command(name = "digihjelpen", version, about = "The Digihjelpen API server")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database and serve the API (the default).
+    Serve,
+    /// Migrate the database (and load reference data), then exit.
+    Migrate,
+    /// Print the OpenAPI document to stdout.
+    Openapi,
+    /// Mint a development token with the configured HS256 secret and print it.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TokenArgs {
+    #[arg(long, value_enum)]
+    role: RoleArg,
+    /// The municipality number, for the municipality role (e.g. 0301).
+    #[arg(long)]
+    municipality: Option<String>,
+    /// Who the token is for.
+    #[arg(long)]
+    sub: String,
+    /// A display name.
+    #[arg(long)]
+    name: Option<String>,
+    /// How long the token is valid, e.g. 30m, 8h, 7d.
+    #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Ks,
+    Kmd,
+    Municipality,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Ks => Role::Ks,
+            RoleArg::Kmd => Role::Kmd,
+            RoleArg::Municipality => Role::Municipality,
+        }
+    }
+}
+
+/// Exit status for configuration that cannot be used.
+const BAD_CONFIGURATION: u8 = 2;
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            print!("{}", spec());
+            ExitCode::SUCCESS
+        }
+        Command::Token(args) => with_config(|config| token(&config, args)),
+        Command::Migrate => match Config::from_env() {
+            Ok(config) => finish(migrate(&config).await.map(|_| {
+                println!("database migrated: {}", redact(&config.database_url));
+            })),
+            Err(err) => config_failure(&err),
+        },
+        Command::Serve => match Config::from_env() {
+            Ok(config) => finish(serve(config).await),
+            Err(err) => config_failure(&err),
+        },
+    }
+}
+
+fn with_config(f: impl FnOnce(Config) -> Result<(), ConfigError>) -> ExitCode {
+    finish(Config::from_env().and_then(f))
+}
+
+fn finish(result: Result<(), ConfigError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => config_failure(&err),
+    }
+}
+
+fn config_failure(err: &ConfigError) -> ExitCode {
+    eprintln!("digihjelpen: configuration error: {err}");
+    ExitCode::from(BAD_CONFIGURATION)
+}
+
+fn token(config: &Config, args: TokenArgs) -> Result<(), ConfigError> {
+    let role = Role::from(args.role);
+    let fail = |message: &str| ConfigError {
+        variable: "token",
+        message: message.to_string(),
+    };
+    match (role, &args.municipality) {
+        (Role::Municipality, None) => {
+            return Err(fail("--municipality is needed for the municipality role"));
+        }
+        (Role::Ks | Role::Kmd, Some(_)) => {
+            return Err(fail("--municipality belongs to the municipality role only"));
+        }
+        _ => {}
+    }
+    let token = mint(
+        &config.jwt,
+        &TokenRequest {
+            sub: &args.sub,
+            role,
+            municipality: args.municipality.as_deref(),
+            name: args.name.as_deref(),
+            ttl: args.ttl,
+        },
+    )
+    .map_err(|e| fail(&e))?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> Result<Db, ConfigError> {
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| ConfigError {
+            variable: "DATABASE_URL",
+            message: format!("cannot connect to {}: {e}", redact(&config.database_url)),
+        })?;
+    Migrator::up(db.conn(), None)
+        .await
+        .map_err(|e| ConfigError {
+            variable: "DATABASE_URL",
+            message: format!("cannot migrate {}: {e}", redact(&config.database_url)),
+        })?;
+    Ok(db)
+}
+
+async fn serve(config: Config) -> Result<(), ConfigError> {
+    init_logging(config.log_format);
+    if Config::uses_development_secret(|name| std::env::var(name).ok()) {
+        tracing::warn!(
+            "DIGIHJELPEN_JWT_SECRET is not set: using a development secret kept beside the database; \
+             set it (or DIGIHJELPEN_JWT_PUBLIC_KEY) in production"
+        );
+    }
+    let db = migrate(&config).await?;
+    let acceptor = TcpListener::bind(config.listen)
+        .into_acceptor()
+        .await
+        .map_err(|e| ConfigError {
+            variable: "DIGIHJELPEN_LISTEN",
+            message: format!("cannot listen on {}: {e}", config.listen),
+        })?;
+    let address = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(config.listen);
+    let state = AppState::new(db, &config.jwt);
+    println!("Digihjelpen API listening on http://{address}");
+    println!("  docs:  http://{address}/docs");
+    println!("  spec:  http://{address}/openapi.json");
+    println!("  token: cargo run --release -- token --role ks --sub your-name");
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            app(state, &config.cors_origins),
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+            Some(Duration::from_secs(10)),
+        )
+        .await
+        .map_err(|e| ConfigError {
+            variable: "DIGIHJELPEN_LISTEN",
+            message: format!("the server stopped: {e}"),
+        })
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(
+            redact("postgres://app:secret@db:5432/dh"),
+            "postgres://app:***@db:5432/dh"
+        );
+        assert_eq!(
+            redact("sqlite://digihjelpen.db?mode=rwc"),
+            "sqlite://digihjelpen.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! The one error type of the API and its RFC 9457 `application/problem+json` body.
+//!
+//! Every failure, whether raised by a handler, by an extractor (bad JSON, a bad parameter, a
+//! missing token) or by the framework (unknown route, wrong method), leaves the server as a
+//! [`ProblemDetails`] body; see [`problem_response`].
+
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{IntoResponse, Response};
+use poem_openapi::registry::{
+    MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
+use poem_openapi::{ApiResponse, Object, types::Type};
+use sea_orm::{DbErr, SqlErr};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem: what went wrong, for people (`title`, `detail`) and for programs
+/// (`type`, `status`, `errors`).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct ProblemDetails {
+    /// A URI reference naming the kind of problem; stable, so clients may branch on it.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What happened in this occurrence.
+    pub detail: String,
+    /// One entry per invalid field (status 422 only).
+    #[oai(skip_serializing_if_is_none)]
+    pub errors: Option<Vec<FieldError>>,
+    /// The version the resource has now (status 412 only).
+    #[oai(skip_serializing_if_is_none)]
+    pub current_version: Option<i32>,
+}
+
+impl poem_openapi::types::Example for ProblemDetails {
+    fn example() -> Self {
+        ApiError::Validation(vec![FieldError::new(
+            "digihjelp_email",
+            "is not an e-mail address",
+        )])
+        .problem()
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct FieldError {
+    /// The field, as named in the request (`website`, `errors[2].opens`, `If-Match`).
+    pub field: String,
+    /// Why the value was refused.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource has changed since it was read: read it again and retry with its ETag")]
+    PreconditionFailed { current_version: i32 },
+    #[error("this operation needs an If-Match header with the ETag of the version you read")]
+    PreconditionRequired,
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("the database is not reachable; try again shortly")]
+    Unavailable,
+    #[error("an unexpected error occurred; it has been logged")]
+    Internal,
+}
+
+impl ApiError {
+    /// A 422 for a single field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn problem(&self) -> ProblemDetails {
+        let (errors, current_version) = match self {
+            Self::Validation(errors) => (Some(errors.clone()), None),
+            Self::PreconditionFailed { current_version } => (None, Some(*current_version)),
+            _ => (None, None),
+        };
+        let mut problem = ProblemDetails::for_status(self.status(), self.to_string());
+        problem.errors = errors;
+        problem.current_version = current_version;
+        problem
+    }
+}
+
+impl ProblemDetails {
+    /// A problem of the generic kind for a status; `detail` says what happened.
+    pub fn for_status(status: StatusCode, detail: String) -> Self {
+        let (slug, title) = match status.as_u16() {
+            400 => ("bad-request", "The request is malformed"),
+            401 => ("unauthorized", "Authentication is required"),
+            403 => ("forbidden", "Not allowed for this caller"),
+            404 => ("not-found", "Not found"),
+            405 => ("method-not-allowed", "Method not allowed"),
+            406 => ("not-acceptable", "Not acceptable"),
+            409 => ("conflict", "Conflict with the current state"),
+            411 => ("length-required", "Length required"),
+            412 => ("precondition-failed", "The resource has changed"),
+            413 => ("payload-too-large", "The request body is too large"),
+            415 => ("unsupported-media-type", "Unsupported media type"),
+            422 => ("validation", "The request has invalid fields"),
+            428 => ("precondition-required", "If-Match is required"),
+            503 => ("unavailable", "Service unavailable"),
+            _ if status.is_server_error() => ("internal", "Internal server error"),
+            _ => ("about:blank", status.canonical_reason().unwrap_or("Error")),
+        };
+        let kind = if slug == "about:blank" {
+            slug.to_string()
+        } else {
+            format!("/problems/{slug}")
+        };
+        Self {
+            kind,
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            errors: None,
+            current_version: None,
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body =
+            serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self)).unwrap_or_default();
+        let mut response = Response::builder()
+            .status(status)
+            .content_type(PROBLEM_JSON)
+            .body(body);
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        ApiError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        self.problem().into_response()
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                return Self::Unavailable;
+            }
+            _ => {}
+        }
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                Self::Conflict("the request conflicts with an existing resource".into())
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::Conflict("the request refers to a resource that does not exist".into())
+            }
+            _ if is_connection_failure(&err) => {
+                tracing::error!(error = %err, "database unavailable");
+                Self::Unavailable
+            }
+            _ => {
+                tracing::error!(error = %err, "database error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+/// Errors that mean the database went away mid-request rather than refused the statement.
+fn is_connection_failure(err: &DbErr) -> bool {
+    let text = err.to_string().to_lowercase();
+    [
+        "connection",
+        "pool timed out",
+        "broken pipe",
+        "io error",
+        "shutting down",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// Renders any error that reached the edge of the app as problem+json, hiding the detail of
+/// server errors (they are logged instead).
+pub fn problem_response(err: poem::Error) -> Response {
+    if let Some(api_error) = err.downcast_ref::<ApiError>() {
+        return api_error.problem().into_response();
+    }
+    let status = err.status();
+    let detail = if status.is_server_error() {
+        tracing::error!(error = %err, "unhandled error");
+        "an unexpected error occurred; it has been logged".to_string()
+    } else if status == StatusCode::NOT_FOUND && err.is::<poem::error::NotFoundError>() {
+        "no such route; see /docs for the operations of this API".to_string()
+    } else {
+        err.to_string()
+    };
+    ProblemDetails::for_status(status, detail).into_response()
+}
+
+/// The error side of an operation's result, documenting exactly the statuses in `CODES`
+/// (a sum of the `E4xx` constants below) plus 500 and 503, each with the problem+json body.
+#[derive(Debug)]
+pub struct Failure<const CODES: u32>(pub ApiError);
+
+pub const E400: u32 = 1;
+pub const E401: u32 = 1 << 1;
+pub const E403: u32 = 1 << 2;
+pub const E404: u32 = 1 << 3;
+pub const E409: u32 = 1 << 4;
+pub const E412: u32 = 1 << 5;
+pub const E422: u32 = 1 << 6;
+pub const E428: u32 = 1 << 7;
+/// What every operation that needs a token can answer besides its own errors.
+pub const AUTH: u32 = E401 | E403;
+
+const DOCUMENTED: [(u32, u16, &str); 10] = [
+    (
+        E400,
+        400,
+        "The request is malformed: bad JSON, a bad parameter or header.",
+    ),
+    (E401, 401, "The bearer token is missing or invalid."),
+    (E403, 403, "The caller's role does not allow this."),
+    (E404, 404, "Not found, or not visible to the caller."),
+    (E409, 409, "Conflicts with the current state."),
+    (E412, 412, "If-Match does not match the current version."),
+    (
+        E422,
+        422,
+        "Well-formed but invalid: one entry per bad field in `errors`.",
+    ),
+    (E428, 428, "If-Match is missing."),
+    (u32::MAX, 500, "An unexpected error; logged on the server."),
+    (u32::MAX, 503, "The database is not reachable."),
+];
+
+impl<const CODES: u32> From<ApiError> for Failure<CODES> {
+    fn from(err: ApiError) -> Self {
+        Self(err)
+    }
+}
+
+impl<const CODES: u32> From<DbErr> for Failure<CODES> {
+    fn from(err: DbErr) -> Self {
+        Self(err.into())
+    }
+}
+
+impl<const CODES: u32> From<Failure<CODES>> for poem::Error {
+    fn from(failure: Failure<CODES>) -> Self {
+        poem::Error::from(failure.0)
+    }
+}
+
+impl<const CODES: u32> IntoResponse for Failure<CODES> {
+    fn into_response(self) -> Response {
+        self.0.problem().into_response()
+    }
+}
+
+impl<const CODES: u32> ApiResponse for Failure<CODES> {
+    fn meta() -> MetaResponses {
+        let responses = DOCUMENTED
+            .iter()
+            .filter(|(bit, ..)| *bit == u32::MAX || CODES & bit != 0)
+            .map(|&(_, status, description)| MetaResponse {
+                description,
+                status: Some(status),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: PROBLEM_JSON,
+                    schema: ProblemDetails::schema_ref(),
+                }],
+                headers: if status == 401 {
+                    vec![MetaHeader {
+                        name: "WWW-Authenticate".into(),
+                        description: Some("Always `Bearer`.".into()),
+                        required: true,
+                        deprecated: false,
+                        schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new("string"))),
+                    }]
+                } else {
+                    vec![]
+                },
+            })
+            .collect();
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        ProblemDetails::register(registry);
+    }
+}

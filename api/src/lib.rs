@@ -1,0 +1,24 @@
+//! The Digihjelpen API: a REST/JSON service for the Norwegian municipal digital-help offer.
+//!
+//! [`app::app`] builds the HTTP app from an [`state::AppState`]; the binary `digihjelpen`
+//! (see `main.rs`) serves it, migrates the database, prints the spec and mints development
+//! tokens.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod counties;
+pub mod error;
+pub mod idempotency;
+pub mod me;
+pub mod municipalities;
+pub mod operations;
+pub mod pagination;
+pub mod preconditions;
+pub mod state;
+pub mod tags;
+pub mod telemetry;
+pub mod validation;
+pub mod values;

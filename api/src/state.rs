@@ -1,0 +1,81 @@
+//! What every request shares: the database pool, the token verifier and the metrics.
+//! Nothing here is needed by another replica: the API is stateless.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::auth::Verifier;
+use crate::config::JwtConfig;
+use crate::telemetry::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub verifier: Arc<Verifier>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: Db, jwt: &JwtConfig) -> Self {
+        Self {
+            db,
+            verifier: Arc::new(Verifier::new(jwt)),
+            metrics: Arc::new(Metrics::new(crate::app::route_templates())),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Db(DatabaseConnection);
+
+impl Db {
+    /// Connects with a pool sized for the 2-core machines this runs on: SQLite in WAL mode
+    /// with 8 connections, PostgreSQL with 16.
+    pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        let sqlite = url.starts_with("sqlite:");
+        Self::connect_with(url, if sqlite { 8 } else { 16 }).await
+    }
+
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(3))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
+        Database::connect(options).await.map(Self)
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.0
+    }
+
+    /// Starts a transaction that writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing with `SQLITE_BUSY` when
+    /// one upgrades from reading to writing.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.0
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn is_ready(&self) -> bool {
+        self.0.execute_unprepared("SELECT 1").await.is_ok()
+    }
+}

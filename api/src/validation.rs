@@ -1,0 +1,105 @@
+//! Collects every invalid field of a request, so a 422 lists them all at once.
+
+use poem_openapi::types::MaybeUndefined;
+
+use crate::error::{ApiError, FieldError};
+
+#[derive(Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    /// The value, or `None` with the error noted.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        parsed.map_err(|message| self.add(field, message)).ok()
+    }
+
+    /// An optional value: `Some(None)` when absent.
+    pub fn check_optional<T>(
+        &mut self,
+        field: &str,
+        parsed: Option<Result<T, String>>,
+    ) -> Option<Option<T>> {
+        match parsed {
+            None => Some(None),
+            Some(result) => self.check(field, result).map(Some),
+        }
+    }
+
+    /// A change to an optional field: `None` leaves it alone, `Some(None)` clears it.
+    pub fn check_patch<T>(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<String>,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match value {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(v) => self.check(field, parse(&v)).map(Some),
+        }
+    }
+
+    /// A change to a required field: `null` is refused.
+    pub fn check_required_patch<T>(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<String>,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match value {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => {
+                self.add(field, "must not be null");
+                None
+            }
+            MaybeUndefined::Value(v) => self.check(field, parse(&v)),
+        }
+    }
+
+    /// A 422 listing every invalid field, if there is any.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_invalid_field_is_listed() {
+        let mut fields = Fields::default();
+        let parse = |s: &str| s.parse::<u8>().map_err(|_| "not a number".to_string());
+        assert_eq!(fields.check("a", parse("1")), Some(1));
+        assert_eq!(fields.check("b", parse("x")), None);
+        assert_eq!(
+            fields.check_optional("c", None::<Result<u8, String>>),
+            Some(None)
+        );
+        assert_eq!(
+            fields.check_patch("d", MaybeUndefined::Undefined, parse),
+            None
+        );
+        assert_eq!(
+            fields.check_patch("e", MaybeUndefined::Null, parse),
+            Some(None)
+        );
+        assert_eq!(
+            fields.check_required_patch("f", MaybeUndefined::Null, parse),
+            None
+        );
+        let Err(ApiError::Validation(errors)) = fields.finish() else {
+            panic!("expected a validation error");
+        };
+        let named: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(named, ["b", "f"]);
+    }
+}

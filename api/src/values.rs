@@ -1,0 +1,339 @@
+//! Validated domain values, parsed once at the edge of the API. Each `parse` returns the
+//! message a client sees in the `errors` entry of a 422.
+
+use std::fmt;
+
+macro_rules! string_value {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+fn is_digits(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A municipality (kommune) number: four digits, the first two being the county's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MunicipalityNumber(String);
+string_value!(MunicipalityNumber);
+
+impl MunicipalityNumber {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if is_digits(s, 4) && s != "0000" {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!(
+                "'{s}' is not a municipality number (four digits, e.g. 0301)"
+            ))
+        }
+    }
+}
+
+/// A county (fylke) number: two digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CountyNumber(String);
+string_value!(CountyNumber);
+
+impl CountyNumber {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if is_digits(s, 2) && s != "00" {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!(
+                "'{s}' is not a county number (two digits, e.g. 03)"
+            ))
+        }
+    }
+}
+
+/// A Norwegian organisation number: nine digits whose last is a modulus-11 check digit.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrganizationNumber(String);
+string_value!(OrganizationNumber);
+
+impl OrganizationNumber {
+    const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        if !is_digits(&compact, 9) {
+            return Err("must be nine digits".into());
+        }
+        let digits: Vec<u32> = compact.bytes().map(|b| u32::from(b - b'0')).collect();
+        let sum: u32 = Self::WEIGHTS.iter().zip(&digits).map(|(w, d)| w * d).sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            10 => return Err("is not a valid organisation number (no check digit fits)".into()),
+            check => check,
+        };
+        if digits[8] == check {
+            Ok(Self(compact))
+        } else {
+            Err("is not a valid organisation number (the check digit does not match)".into())
+        }
+    }
+}
+
+/// An e-mail address, checked against RFC 5322 by the `email_address` crate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+string_value!(Email);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.len() > 254 {
+            return Err("is longer than 254 characters".into());
+        }
+        // A display name ("Kari <kari@x.no>") is valid RFC 5322 but not an address to store.
+        if s.contains(['<', '>', ' ']) || !s.contains('.') {
+            return Err("is not an e-mail address".into());
+        }
+        match s.parse::<email_address::EmailAddress>() {
+            Ok(_) => Ok(Self(s.to_string())),
+            Err(_) => Err("is not an e-mail address".into()),
+        }
+    }
+}
+
+/// An absolute `http` or `https` URL with a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebUrl(String);
+string_value!(WebUrl);
+
+impl WebUrl {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.len() > 500 {
+            return Err("is longer than 500 characters".into());
+        }
+        let url = url::Url::parse(s).map_err(|_| "is not an absolute URL".to_string())?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("must be an http or https URL".into());
+        }
+        if !url
+            .host_str()
+            .is_some_and(|host| host.contains('.') || host == "localhost")
+        {
+            return Err("must name a host, such as https://www.oslo.kommune.no".into());
+        }
+        Ok(Self(url.to_string()))
+    }
+}
+
+/// A telephone number, stored in E.164 form (`+4722334455`). Norwegian numbers may be written
+/// with eight digits and spaces; others need their country code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+string_value!(PhoneNumber);
+
+impl PhoneNumber {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let invalid = || "is not a telephone number (e.g. +47 22 33 44 55)".to_string();
+        let compact: String = s
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
+        let international = compact
+            .strip_prefix('+')
+            .or_else(|| compact.strip_prefix("00"));
+        let digits = match international {
+            Some(rest) => rest.to_string(),
+            None if compact.len() == 8 => format!("47{compact}"),
+            None => return Err(invalid()),
+        };
+        if !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+            return Err(invalid());
+        }
+        let valid_length = if let Some(national) = digits.strip_prefix("47") {
+            national.len() == 8
+        } else {
+            (8..=15).contains(&digits.len())
+        };
+        if valid_length {
+            Ok(Self(format!("+{digits}")))
+        } else {
+            Err(invalid())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn municipality_numbers_are_four_digits() {
+        assert_eq!(MunicipalityNumber::parse("0301").unwrap().as_str(), "0301");
+        for bad in ["301", "03011", "03a1", "", "0000", " 301"] {
+            assert!(MunicipalityNumber::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn county_numbers_are_two_digits() {
+        assert!(CountyNumber::parse("03").is_ok());
+        for bad in ["3", "003", "x3", "00"] {
+            assert!(CountyNumber::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn real_organisation_numbers_pass_the_modulus_11_check() {
+        // Oslo, Stavanger, Bergen kommune and Brønnøysundregistrene.
+        for valid in [
+            "958935420",
+            "964965226",
+            "964338531",
+            "974760673",
+            "974 760 673",
+        ] {
+            assert!(OrganizationNumber::parse(valid).is_ok(), "{valid}");
+        }
+        assert_eq!(
+            OrganizationNumber::parse("974 760 673").unwrap().as_str(),
+            "974760673"
+        );
+    }
+
+    #[test]
+    fn a_wrong_check_digit_or_length_is_refused() {
+        for invalid in [
+            "958935421",
+            "964965227",
+            "123456789",
+            "95893542",
+            "9589354200",
+            "abcdefghi",
+        ] {
+            assert!(OrganizationNumber::parse(invalid).is_err(), "{invalid}");
+        }
+        // 10 as remainder leaves no valid check digit: 000000060 has weighted sum 12.
+        assert!(OrganizationNumber::parse("000000060").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        for valid in ["digihjelp@oslo.kommune.no", "kari.nordmann+dh@ks.no"] {
+            assert_eq!(Email::parse(valid).unwrap().as_str(), valid);
+        }
+        for invalid in [
+            "",
+            "kari",
+            "kari@",
+            "@ks.no",
+            "kari nordmann@ks.no",
+            "Kari <k@ks.no>",
+            "kari@localhost",
+        ] {
+            assert!(Email::parse(invalid).is_err(), "{invalid}");
+        }
+        assert!(Email::parse(&format!("{}@ks.no", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn urls_must_be_absolute_http_with_a_host() {
+        assert_eq!(
+            WebUrl::parse("https://www.oslo.kommune.no/digihjelp")
+                .unwrap()
+                .as_str(),
+            "https://www.oslo.kommune.no/digihjelp"
+        );
+        for invalid in [
+            "www.oslo.kommune.no",
+            "ftp://oslo.kommune.no",
+            "javascript:alert(1)",
+            "https://",
+            "http://intranet",
+        ] {
+            assert!(WebUrl::parse(invalid).is_err(), "{invalid}");
+        }
+        assert!(WebUrl::parse(&format!("https://ks.no/{}", "a".repeat(500))).is_err());
+    }
+
+    #[test]
+    fn phone_numbers_are_normalised_to_e164() {
+        assert_eq!(
+            PhoneNumber::parse("22 33 44 55").unwrap().as_str(),
+            "+4722334455"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+47 22 33 44 55").unwrap().as_str(),
+            "+4722334455"
+        );
+        assert_eq!(
+            PhoneNumber::parse("0047 22334455").unwrap().as_str(),
+            "+4722334455"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+46 8 123 456 78").unwrap().as_str(),
+            "+46812345678"
+        );
+        for invalid in [
+            "",
+            "1234",
+            "+47 1234",
+            "phone",
+            "+47 22 33 44 55 66",
+            "+0123456789",
+        ] {
+            assert!(PhoneNumber::parse(invalid).is_err(), "{invalid}");
+        }
+    }
+}
+
+/// A point inside Norway's bounding box, Svalbard and Jan Mayen included (WGS 84).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Coordinates {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+impl Coordinates {
+    pub const LATITUDE: std::ops::RangeInclusive<f64> = 57.5..=81.0;
+    pub const LONGITUDE: std::ops::RangeInclusive<f64> = -9.5..=35.0;
+
+    pub fn parse(latitude: f64, longitude: f64) -> Result<Self, String> {
+        if Self::LATITUDE.contains(&latitude) && Self::LONGITUDE.contains(&longitude) {
+            Ok(Self {
+                latitude,
+                longitude,
+            })
+        } else {
+            Err(format!(
+                "({latitude}, {longitude}) is outside Norway (latitude 57.5 to 81, longitude -9.5 to 35)"
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod coordinate_tests {
+    use super::*;
+
+    #[test]
+    fn norway_svalbard_and_jan_mayen_are_inside_and_stockholm_is_not() {
+        assert!(Coordinates::parse(59.91, 10.75).is_ok()); // Oslo
+        assert!(Coordinates::parse(78.22, 15.65).is_ok()); // Longyearbyen
+        assert!(Coordinates::parse(70.98, -8.5).is_ok()); // Jan Mayen
+        assert!(Coordinates::parse(71.17, 25.78).is_ok()); // Nordkapp
+        assert!(Coordinates::parse(55.6, 12.5).is_err()); // Copenhagen
+        assert!(Coordinates::parse(59.33, 45.0).is_err());
+        assert!(Coordinates::parse(f64::NAN, 10.0).is_err());
+    }
+}

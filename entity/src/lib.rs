@@ -1,0 +1,6 @@
+//! sea-orm entities of the Digihjelpen database, one module per table.
+
+pub mod audit_entry;
+pub mod county;
+pub mod idempotency_key;
+pub mod municipality;

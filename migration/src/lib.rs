@@ -1,0 +1,19 @@
+//! Database migrations. A landed migration is never edited: changes go into a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_reference_data;
+mod m20261123_000002_audit_and_idempotency;
+mod reference;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_reference_data::Migration),
+            Box::new(m20261123_000002_audit_and_idempotency::Migration),
+        ]
+    }
+}

@@ -1,0 +1,1 @@
+//! Black-box integration tests of the Digihjelpen API live in `tests/`.
