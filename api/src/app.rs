@@ -81,7 +81,10 @@ pub fn route_templates() -> HashMap<String, String> {
 }
 
 /// The whole HTTP app: the API, `/docs`, `/openapi.json`, CORS, and the request middleware.
-pub fn app(state: AppState, cors_origins: &[String]) -> impl Endpoint + use<> {
+pub fn app(
+    state: AppState,
+    cors_origins: &[String],
+) -> impl Endpoint<Output = poem::Response> + use<> {
     let service = api_service();
     let docs = service.swagger_ui();
     let spec = spec();

@@ -20,5 +20,6 @@ pub mod preconditions;
 pub mod state;
 pub mod tags;
 pub mod telemetry;
+pub mod text;
 pub mod validation;
 pub mod values;

@@ -22,6 +22,7 @@ use crate::pagination::PageRequest;
 use crate::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
+use crate::text::Text;
 use crate::validation::Fields;
 use crate::values::{
     Coordinates, CountyNumber, Email, MunicipalityNumber, OrganizationNumber, PhoneNumber, WebUrl,
@@ -114,27 +115,27 @@ crate::page_object!(MunicipalityPage, Municipality);
 #[oai(deny_unknown_fields, example)]
 pub struct NewMunicipality {
     /// Four digits; the first two are the county's number.
-    pub number: String,
-    pub name: String,
-    pub county_number: String,
-    pub organization_number: Option<String>,
+    pub number: Text,
+    pub name: Text,
+    pub county_number: Text,
+    pub organization_number: Option<Text>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
-    pub website: Option<String>,
-    pub digihjelp_email: Option<String>,
-    pub digihjelp_phone: Option<String>,
+    pub website: Option<Text>,
+    pub digihjelp_email: Option<Text>,
+    pub digihjelp_phone: Option<Text>,
 }
 
 impl poem_openapi::types::Example for NewMunicipality {
     fn example() -> Self {
         Self {
-            number: "1580".into(),
-            name: "Haram".into(),
-            county_number: "15".into(),
+            number: Text("1580".into()),
+            name: Text("Haram".into()),
+            county_number: Text("15".into()),
             organization_number: None,
             latitude: Some(62.59179),
             longitude: Some(6.4655),
-            website: Some("https://www.haram.kommune.no/".into()),
+            website: Some(Text("https://www.haram.kommune.no/".into())),
             digihjelp_email: None,
             digihjelp_phone: None,
         }
@@ -148,20 +149,20 @@ impl poem_openapi::types::Example for NewMunicipality {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct MunicipalityChanges {
-    pub website: MaybeUndefined<String>,
-    pub digihjelp_email: MaybeUndefined<String>,
-    pub digihjelp_phone: MaybeUndefined<String>,
-    pub name: MaybeUndefined<String>,
-    pub county_number: MaybeUndefined<String>,
-    pub organization_number: MaybeUndefined<String>,
+    pub website: MaybeUndefined<Text>,
+    pub digihjelp_email: MaybeUndefined<Text>,
+    pub digihjelp_phone: MaybeUndefined<Text>,
+    pub name: MaybeUndefined<Text>,
+    pub county_number: MaybeUndefined<Text>,
+    pub organization_number: MaybeUndefined<Text>,
 }
 
 impl poem_openapi::types::Example for MunicipalityChanges {
     fn example() -> Self {
         Self {
-            website: MaybeUndefined::Value("https://www.oslo.kommune.no/digihjelp".into()),
-            digihjelp_email: MaybeUndefined::Value("digihjelp@oslo.kommune.no".into()),
-            digihjelp_phone: MaybeUndefined::Value("+47 21 80 21 80".into()),
+            website: MaybeUndefined::Value(Text("https://www.oslo.kommune.no/digihjelp".into())),
+            digihjelp_email: MaybeUndefined::Value(Text("digihjelp@oslo.kommune.no".into())),
+            digihjelp_phone: MaybeUndefined::Value(Text("+47 21 80 21 80".into())),
             name: MaybeUndefined::Undefined,
             county_number: MaybeUndefined::Undefined,
             organization_number: MaybeUndefined::Undefined,
@@ -419,6 +420,8 @@ async fn require_county(
 }
 
 async fn find(conn: &impl ConnectionTrait, number: &str) -> Result<Municipality, ApiError> {
+    // Anything that is not a municipality number cannot name one: no need to ask.
+    MunicipalityNumber::parse(number).map_err(|_| not_found(number))?;
     municipality::Entity::find_by_id(number)
         .find_also_related(county::Entity)
         .one(conn)
@@ -596,6 +599,7 @@ async fn update(
         fields.check_required_patch("county_number", changes.county_number, CountyNumber::parse);
     fields.finish()?;
 
+    MunicipalityNumber::parse(number).map_err(|_| not_found(number))?;
     let current = municipality::Entity::find_by_id(number)
         .one(conn)
         .await?

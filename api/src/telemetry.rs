@@ -129,7 +129,7 @@ pub async fn observe<E: Endpoint>(
 
     async move {
         let started = Instant::now();
-        let (mut response, operation) = match limit_body(&mut req).await {
+        let (mut response, operation) = match check_request(&mut req).await {
             Err(too_large) => (too_large, None),
             Ok(()) => match next.call(req).await {
                 Ok(output) => {
@@ -166,9 +166,21 @@ pub async fn observe<E: Endpoint>(
     .await
 }
 
-/// Reads the body up to [`MAX_BODY_BYTES`]; a larger one is answered with 413 before any
-/// handler sees it.
-async fn limit_body(req: &mut Request) -> Result<(), Response> {
+/// Refuses what no handler should see: a NUL character anywhere in the URL (PostgreSQL
+/// cannot store one), and a body over [`MAX_BODY_BYTES`] (413).
+async fn check_request(req: &mut Request) -> Result<(), Response> {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or_default();
+    if target.to_ascii_lowercase().contains("%00") {
+        return Err(ProblemDetails::for_status(
+            StatusCode::BAD_REQUEST,
+            "the URL must not contain NUL characters".into(),
+        )
+        .into_response());
+    }
     let too_large = || {
         ProblemDetails::for_status(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -33,7 +33,7 @@ impl Fields {
     pub fn check_patch<T>(
         &mut self,
         field: &str,
-        value: MaybeUndefined<String>,
+        value: MaybeUndefined<crate::text::Text>,
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Option<Option<T>> {
         match value {
@@ -47,7 +47,7 @@ impl Fields {
     pub fn check_required_patch<T>(
         &mut self,
         field: &str,
-        value: MaybeUndefined<String>,
+        value: MaybeUndefined<crate::text::Text>,
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Option<T> {
         match value {

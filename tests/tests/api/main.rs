@@ -1,0 +1,12 @@
+//! Black-box tests of the Digihjelpen API, driven through the same `app(...)` builder as the
+//! server. Database tests run on SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL.
+
+mod support;
+
+mod audit;
+mod auth;
+mod counties;
+mod errors;
+mod municipalities;
+mod operations;
+mod spec;

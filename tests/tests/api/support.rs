@@ -1,0 +1,352 @@
+//! A fresh app on a fresh database for each test, on SQLite and (with `TEST_DATABASE_URL`)
+//! on PostgreSQL, and helpers to call it as each role.
+
+use std::time::Duration;
+
+use digihjelpen::app::app;
+use digihjelpen::auth::{Role, TokenRequest, mint};
+use digihjelpen::config::{JwtConfig, JwtKey};
+use digihjelpen::state::{AppState, Db};
+use migration::{Migrator, MigratorTrait};
+use poem::EndpointExt;
+use poem::endpoint::BoxEndpoint;
+use poem::http::{HeaderMap, Method, StatusCode};
+use poem::test::TestClient;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+
+pub const SECRET: &str = "a-test-secret-of-at-least-thirty-two-bytes";
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL (when
+/// `TEST_DATABASE_URL` is set), each on its own fresh database.
+#[macro_export]
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::support::TestApp::sqlite().await;
+                $body
+            }
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::support::TestApp::postgres().await else {
+                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half skipped");
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub client: TestClient<BoxEndpoint<'static, poem::Response>>,
+    pub db: DatabaseConnection,
+    pub jwt: JwtConfig,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    postgres: Option<PostgresDatabase>,
+}
+
+pub fn jwt_config() -> JwtConfig {
+    JwtConfig {
+        key: JwtKey::Secret(SECRET.as_bytes().to_vec()),
+        issuer: "digihjelpen".into(),
+        audience: "digihjelpen-api".into(),
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with(jwt_config()).await
+    }
+
+    pub async fn sqlite_with(jwt: JwtConfig) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+        Self::start(&url, jwt, Some(dir), None).await
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let database = PostgresDatabase::create(&admin_url).await;
+        let url = database.url.clone();
+        Some(Self::start(&url, jwt_config(), None, Some(database)).await)
+    }
+
+    async fn start(
+        url: &str,
+        jwt: JwtConfig,
+        sqlite_dir: Option<tempfile::TempDir>,
+        postgres: Option<PostgresDatabase>,
+    ) -> Self {
+        let db = Db::connect_with(url, 4).await.expect("the test database");
+        Migrator::up(db.conn(), None).await.expect("migrations");
+        let conn = db.conn().clone();
+        let endpoint = app(
+            AppState::new(db, &jwt),
+            &["https://digihjelpen.example".into()],
+        );
+        Self {
+            client: TestClient::new(endpoint.boxed()),
+            db: conn,
+            jwt,
+            _sqlite_dir: sqlite_dir,
+            postgres,
+        }
+    }
+
+    pub fn token(&self, role: Role, municipality: Option<&str>, sub: &str) -> String {
+        mint(
+            &self.jwt,
+            &TokenRequest {
+                sub,
+                role,
+                municipality,
+                name: None,
+                ttl: Duration::from_secs(3600),
+            },
+        )
+        .expect("a token")
+    }
+
+    pub fn ks(&self) -> String {
+        self.token(Role::Ks, None, "ks-kari")
+    }
+
+    pub fn kmd(&self) -> String {
+        self.token(Role::Kmd, None, "kmd-ola")
+    }
+
+    pub fn municipality(&self, number: &str) -> String {
+        self.token(Role::Municipality, Some(number), &format!("staff-{number}"))
+    }
+
+    pub fn call(&self, method: Method, path: &str) -> Call<'_> {
+        Call {
+            app: self,
+            method,
+            path: path.to_string(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path).send().await
+    }
+
+    /// Counts the rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("a count")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(database) = self.postgres.take() {
+            database.drop_now();
+        }
+    }
+}
+
+/// One request under construction.
+pub struct Call<'a> {
+    app: &'a TestApp,
+    method: Method,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<Body>,
+}
+
+enum Body {
+    Json(Value),
+    Raw(String, String),
+}
+
+impl Call<'_> {
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(Body::Json(body));
+        self
+    }
+
+    pub fn raw(mut self, content_type: &str, body: impl Into<String>) -> Self {
+        self.body = Some(Body::Raw(content_type.to_string(), body.into()));
+        self
+    }
+
+    pub async fn send(self) -> Reply {
+        let mut request = self.app.client.request(self.method, self.path);
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        request = match self.body {
+            Some(Body::Json(value)) => request.body_json(&value),
+            Some(Body::Raw(content_type, body)) => request.content_type(content_type).body(body),
+            None => request,
+        };
+        let response = request.send().await.0;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.into_body().into_string().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, and for an error that the body is problem+json with that status.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        if status >= 400 {
+            self.assert_problem(status);
+        }
+        self
+    }
+
+    #[track_caller]
+    fn assert_problem(&self, status: u16) {
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "an error must be problem+json: {}",
+            self.text
+        );
+        assert_eq!(self.body["status"], status, "{}", self.text);
+        for member in ["type", "title", "detail"] {
+            assert!(
+                self.body[member].is_string(),
+                "problem without {member}: {}",
+                self.text
+            );
+        }
+        if status == 401 {
+            assert_eq!(self.header("www-authenticate"), Some("Bearer"));
+        }
+    }
+
+    /// The fields named in a 422's `errors`.
+    pub fn invalid_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A database of its own on the PostgreSQL server, dropped when the test ends.
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PostgresDatabase {
+    async fn create(admin_url: &str) -> Self {
+        let name = format!("dh_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = Database::connect(admin_url)
+            .await
+            .expect("TEST_DATABASE_URL connects");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create a test database");
+        admin.close().await.ok();
+        let url = replace_database(admin_url, &name);
+        Self {
+            admin_url: admin_url.to_string(),
+            name,
+            url,
+        }
+    }
+
+    fn drop_now(self) {
+        // Drop runs outside the test's runtime, so this uses a runtime of its own.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&self.admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                            self.name
+                        ))
+                        .await;
+                    admin.close().await.ok();
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// The URL with its database name replaced, keeping any query string.
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
