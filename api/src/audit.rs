@@ -54,6 +54,7 @@ pub struct AuditEntry {
     pub actor_sub: String,
     pub actor_role: Role,
     /// The caller's municipality, for the municipality role.
+    #[oai(nullable)]
     pub actor_municipality: Option<String>,
     /// What was done: `create`, `update`, `delete`, ...
     pub action: String,

@@ -14,7 +14,9 @@ pub struct Me {
     pub sub: String,
     pub role: Role,
     /// For the municipality role: the municipality the caller acts for.
+    #[oai(nullable)]
     pub municipality: Option<String>,
+    #[oai(nullable)]
     pub name: Option<String>,
     pub expires_at: DateTime<Utc>,
 }

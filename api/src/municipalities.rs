@@ -41,14 +41,20 @@ pub struct Municipality {
     pub county_number: String,
     pub county_name: String,
     /// The nine-digit organisation number (absent for a few newly established ones).
+    #[oai(nullable)]
     pub organization_number: Option<String>,
     /// The geometric centre of the municipality (WGS 84).
+    #[oai(nullable)]
     pub latitude: Option<f64>,
+    #[oai(nullable)]
     pub longitude: Option<f64>,
+    #[oai(nullable)]
     pub website: Option<String>,
     /// Where citizens and KS reach the municipality's Digihjelpen offer.
+    #[oai(nullable)]
     pub digihjelp_email: Option<String>,
     /// In E.164 form, e.g. `+4722334455`.
+    #[oai(nullable)]
     pub digihjelp_phone: Option<String>,
     /// Whether the municipality has a Digihjelp location that is active or temporarily
     /// closed.
@@ -118,11 +124,17 @@ pub struct NewMunicipality {
     pub number: Text,
     pub name: Text,
     pub county_number: Text,
+    #[oai(nullable)]
     pub organization_number: Option<Text>,
+    #[oai(nullable)]
     pub latitude: Option<f64>,
+    #[oai(nullable)]
     pub longitude: Option<f64>,
+    #[oai(nullable)]
     pub website: Option<Text>,
+    #[oai(nullable)]
     pub digihjelp_email: Option<Text>,
+    #[oai(nullable)]
     pub digihjelp_phone: Option<Text>,
 }
 
@@ -149,11 +161,17 @@ impl poem_openapi::types::Example for NewMunicipality {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct MunicipalityChanges {
+    #[oai(nullable)]
     pub website: MaybeUndefined<Text>,
+    #[oai(nullable)]
     pub digihjelp_email: MaybeUndefined<Text>,
+    #[oai(nullable)]
     pub digihjelp_phone: MaybeUndefined<Text>,
+    #[oai(nullable)]
     pub name: MaybeUndefined<Text>,
+    #[oai(nullable)]
     pub county_number: MaybeUndefined<Text>,
+    #[oai(nullable)]
     pub organization_number: MaybeUndefined<Text>,
 }
 

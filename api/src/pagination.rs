@@ -19,6 +19,7 @@ macro_rules! page_object {
         #[derive(Debug, poem_openapi::Object)]
         pub struct $name {
             pub items: Vec<$item>,
+            #[oai(nullable)]
             pub next_cursor: Option<String>,
         }
 
