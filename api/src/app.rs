@@ -10,6 +10,8 @@ use poem_openapi::OpenApiService;
 
 use crate::audit::AuditApi;
 use crate::counties::CountiesApi;
+use crate::locations::LocationsApi;
+use crate::locations::hours::OpeningHoursApi;
 use crate::me::MeApi;
 use crate::municipalities::MunicipalitiesApi;
 use crate::operations::OperationsApi;
@@ -21,6 +23,8 @@ type Apis = (
     MeApi,
     CountiesApi,
     MunicipalitiesApi,
+    LocationsApi,
+    OpeningHoursApi,
     AuditApi,
 );
 
@@ -48,6 +52,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             MeApi,
             CountiesApi,
             MunicipalitiesApi,
+            LocationsApi,
+            OpeningHoursApi,
             AuditApi,
         ),
         "Digihjelpen API",

@@ -12,12 +12,13 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use entity::{county, municipality};
+use entity::{county, location, municipality};
 
 use crate::audit;
 use crate::auth::{BearerAuth, Caller, policy};
 use crate::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
 use crate::idempotency;
+use crate::locations::offering_municipalities;
 use crate::pagination::PageRequest;
 use crate::preconditions::{check_if_match, etag};
 use crate::state::AppState;
@@ -99,8 +100,7 @@ impl Municipality {
             website: m.website,
             digihjelp_email: m.digihjelp_email,
             digihjelp_phone: m.digihjelp_phone,
-            // Derived from the locations of the municipality once locations exist; until
-            // then no municipality has an offer registered here.
+            // Set from the municipality's locations by `mark_offers`.
             has_digihjelp: false,
             version: m.version,
             updated_at: m.updated_at,
@@ -229,9 +229,9 @@ pub enum MunicipalityResponse {
         #[oai(header = "ETag")]
         String,
     ),
-    /// The municipality has not changed since the version in `If-None-Match`.
+    /// Nothing changed since the `If-None-Match` ETag.
     #[oai(status = 304)]
-    NotModified(#[oai(header = "ETag")] String),
+    NotModified,
 }
 
 #[derive(ApiResponse)]
@@ -292,17 +292,18 @@ impl MunicipalitiesApi {
                     .like(contains_pattern(&q.to_lowercase())),
             );
         }
-        if has_digihjelp.0 == Some(true) {
-            // No municipality has an offer registered until locations exist.
-            query = query.filter(Expr::val(false));
+        match has_digihjelp.0 {
+            Some(true) => query = query.filter(municipality::Column::Number.in_subquery(offering_municipalities())),
+            Some(false) => query = query.filter(municipality::Column::Number.not_in_subquery(offering_municipalities())),
+            None => {}
         }
         if let Some(after) = page.after.clone() {
             query = query.filter(municipality::Column::Number.gt(after));
         }
         let rows = query.limit(page.fetch()).all(state.db.conn()).await?;
-        Ok(MunicipalityListResponse::Ok(Json(
-            page.page(rows, |(m, _)| m.number.clone()).into(),
-        )))
+        let mut page = page.page(rows, |(m, _)| m.number.clone());
+        mark_offers(state.db.conn(), &mut page.items).await?;
+        Ok(MunicipalityListResponse::Ok(Json(page.into())))
     }
 
     /// Get a municipality
@@ -316,19 +317,9 @@ impl MunicipalitiesApi {
         state: poem::web::Data<&AppState>,
         /// The four-digit municipality number, e.g. `0301`.
         number: Path<String>,
-        /// An ETag from an earlier read: answered with 304 when nothing has changed.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
     ) -> Result<MunicipalityResponse, Failure<{ E400 | E404 }>> {
         let found = find(state.db.conn(), &number.0).await?;
         let tag = etag(found.version);
-        if if_none_match
-            .0
-            .as_deref()
-            .is_some_and(|h| h.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
-        {
-            return Ok(MunicipalityResponse::NotModified(tag));
-        }
         Ok(MunicipalityResponse::Ok(Json(Box::new(found)), tag))
     }
 
@@ -440,12 +431,38 @@ async fn require_county(
 async fn find(conn: &impl ConnectionTrait, number: &str) -> Result<Municipality, ApiError> {
     // Anything that is not a municipality number cannot name one: no need to ask.
     MunicipalityNumber::parse(number).map_err(|_| not_found(number))?;
-    municipality::Entity::find_by_id(number)
+    let found = municipality::Entity::find_by_id(number)
         .find_also_related(county::Entity)
         .one(conn)
         .await?
         .map(Municipality::from)
-        .ok_or_else(|| not_found(number))
+        .ok_or_else(|| not_found(number))?;
+    let mut found = vec![found];
+    mark_offers(conn, &mut found).await?;
+    Ok(found.remove(0))
+}
+
+/// Sets `has_digihjelp` from the municipalities' locations, in one query for the lot.
+async fn mark_offers(
+    conn: &impl ConnectionTrait,
+    municipalities: &mut [Municipality],
+) -> Result<(), ApiError> {
+    let numbers: Vec<String> = municipalities.iter().map(|m| m.number.clone()).collect();
+    let offering: std::collections::HashSet<String> = location::Entity::find()
+        .select_only()
+        .column(location::Column::MunicipalityNumber)
+        .distinct()
+        .filter(location::Column::MunicipalityNumber.in_subquery(offering_municipalities()))
+        .filter(location::Column::MunicipalityNumber.is_in(numbers))
+        .into_tuple::<String>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    for m in municipalities {
+        m.has_digihjelp = offering.contains(&m.number);
+    }
+    Ok(())
 }
 
 fn not_found(number: &str) -> ApiError {

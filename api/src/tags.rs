@@ -12,6 +12,10 @@ pub enum ApiTags {
     Counties,
     /// The municipalities (kommuner) of Norway and their Digihjelpen contact details.
     Municipalities,
+    /// Digihjelp locations: where guidance is given, and search for "near me" and "open now".
+    Locations,
+    /// Weekly opening hours, dated exceptions, schedules and public holidays.
+    OpeningHours,
     /// Who changed what, and when (KS and the ministry).
     Audit,
 }

@@ -13,6 +13,7 @@ use prometheus::{
 };
 use tracing::Instrument;
 
+use crate::conditional::revalidate;
 use crate::config::LogFormat;
 use crate::error::{ProblemDetails, problem_response};
 
@@ -118,6 +119,9 @@ pub async fn observe<E: Endpoint>(
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
+    let if_none_match = (req.method() == poem::http::Method::GET && path.starts_with("/api/"))
+        .then(|| req.headers().get(poem::http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string))
+        .map(|header| header.unwrap_or_default());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -143,6 +147,9 @@ pub async fn observe<E: Endpoint>(
                 }
             },
         };
+        if let Some(if_none_match) = &if_none_match {
+            response = revalidate(response, Some(if_none_match.as_str()).filter(|h| !h.is_empty())).await;
+        }
         let elapsed = started.elapsed();
         let route = metrics.route(operation.as_ref(), &path);
         let status = response.status();

@@ -337,3 +337,91 @@ mod coordinate_tests {
         assert!(Coordinates::parse(f64::NAN, 10.0).is_err());
     }
 }
+
+/// A language code of ISO 639-1 (two lower-case letters), e.g. `nb`, `se`, `ti`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LanguageCode(String);
+string_value!(LanguageCode);
+
+impl LanguageCode {
+    /// Every code of ISO 639-1.
+    const CODES: &'static str = "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() == 2 && Self::CODES.split(' ').any(|code| code == s) {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!("'{s}' is not an ISO 639-1 language code (e.g. nb, en, ar)"))
+        }
+    }
+}
+
+/// A Norwegian postal code: four digits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostalCode(String);
+string_value!(PostalCode);
+
+impl PostalCode {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if is_digits(s, 4) {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!("'{s}' is not a postal code (four digits)"))
+        }
+    }
+}
+
+/// A wall-clock time in Europe/Oslo, written `HH:MM`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeOfDay(pub chrono::NaiveTime);
+
+impl TimeOfDay {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let invalid = || format!("'{s}' is not a time of day written HH:MM (00:00 to 23:59)");
+        if s.len() != 5 || s.as_bytes()[2] != b':' {
+            return Err(invalid());
+        }
+        chrono::NaiveTime::parse_from_str(s, "%H:%M")
+            .map(Self)
+            .map_err(|_| invalid())
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%H:%M"))
+    }
+}
+
+#[cfg(test)]
+mod location_value_tests {
+    use super::*;
+
+    #[test]
+    fn language_codes_follow_iso_639_1() {
+        for code in ["nb", "nn", "se", "en", "ar", "so", "ti", "ur", "pl"] {
+            assert!(LanguageCode::parse(code).is_ok(), "{code}");
+        }
+        for bad in ["NB", "xx", "nob", "", "n"] {
+            assert!(LanguageCode::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(LanguageCode::CODES.split(' ').count(), 184);
+    }
+
+    #[test]
+    fn postal_codes_are_four_digits() {
+        assert!(PostalCode::parse("0150").is_ok());
+        for bad in ["150", "01500", "O150"] {
+            assert!(PostalCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_of_day_are_hh_mm() {
+        assert_eq!(TimeOfDay::parse("09:30").unwrap().to_string(), "09:30");
+        assert_eq!(TimeOfDay::parse("23:59").unwrap().to_string(), "23:59");
+        for bad in ["9:30", "24:00", "12:60", "12.30", "12:30:00", ""] {
+            assert!(TimeOfDay::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -3,4 +3,8 @@
 pub mod audit_entry;
 pub mod county;
 pub mod idempotency_key;
+pub mod location;
+pub mod location_language;
 pub mod municipality;
+pub mod opening_exception;
+pub mod opening_rule;

@@ -29,6 +29,18 @@ pub fn update_contact_details(caller: &Caller, municipality: &str) -> Result<(),
     }
 }
 
+/// Locations, their opening hours and topics: the municipality's own, or any for KS.
+pub fn manage_location(caller: &Caller, municipality: &str) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Ks => Ok(()),
+        Role::Municipality if caller.is_municipality(municipality) => Ok(()),
+        Role::Municipality => Err(forbidden(
+            "a municipality manages the locations of its own municipality only",
+        )),
+        Role::Kmd => Err(forbidden("the ministry reads locations but does not manage them")),
+    }
+}
+
 /// The audit log is read by KS and the ministry.
 pub fn read_audit_log(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
@@ -65,6 +77,14 @@ mod tests {
         assert!(update_contact_details(&caller(Role::Municipality, Some("0301")), "0301").is_ok());
         assert!(update_contact_details(&caller(Role::Municipality, Some("1103")), "0301").is_err());
         assert!(update_contact_details(&caller(Role::Kmd, None), "0301").is_err());
+    }
+
+    #[test]
+    fn locations_are_managed_by_their_municipality_or_ks() {
+        assert!(manage_location(&caller(Role::Ks, None), "0301").is_ok());
+        assert!(manage_location(&caller(Role::Municipality, Some("0301")), "0301").is_ok());
+        assert!(manage_location(&caller(Role::Municipality, Some("1103")), "0301").is_err());
+        assert!(manage_location(&caller(Role::Kmd, None), "0301").is_err());
     }
 
     #[test]

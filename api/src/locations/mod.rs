@@ -1,0 +1,270 @@
+//! Digihjelp locations: where guidance is given, when it is open, and search for the public
+//! "find Digihjelp near you" pages.
+
+pub mod holidays;
+pub mod hours;
+pub mod model;
+pub mod schedule;
+pub mod search;
+pub mod store;
+
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use entity::{location, municipality};
+
+use crate::audit;
+use crate::auth::{BearerAuth, Caller, policy};
+use crate::error::{ApiError, AUTH, E400, E404, E409, E412, E422, E428, Failure};
+use crate::idempotency;
+use crate::preconditions::{check_if_match, etag};
+use crate::state::AppState;
+use crate::tags::ApiTags;
+use model::{
+    HostType, Location, LocationChanges, LocationFields, LocationStatus, NewLocation, ServiceMode,
+};
+
+const RESOURCE: &str = "location";
+
+crate::page_object!(LocationPage, Location);
+
+#[derive(ApiResponse)]
+pub enum LocationListResponse {
+    /// A page of locations: by distance with `near`, otherwise by name.
+    #[oai(status = 200)]
+    Ok(Json<LocationPage>),
+    /// Nothing changed since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified,
+}
+
+#[derive(ApiResponse)]
+pub enum LocationResponse {
+    /// The location.
+    #[oai(status = 200)]
+    Ok(
+        Json<Box<Location>>,
+        /// The current version, for `If-Match` and `If-None-Match`.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// Nothing changed since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified,
+}
+
+#[derive(ApiResponse)]
+pub enum LocationCreatedResponse {
+    /// The location was created (or, for a retried `Idempotency-Key`, had been).
+    #[oai(status = 201)]
+    Created(
+        Json<Box<Location>>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum LocationDeletedResponse {
+    /// The location and its opening hours are gone.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+pub struct LocationsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Locations")]
+impl LocationsApi {
+    /// Search locations
+    ///
+    /// All filters combine. Without `status`, active and temporarily closed locations are
+    /// listed. With `near`, locations within `radius_km` are ordered by distance (nearest
+    /// first) and carry `distance_km`; otherwise they are ordered by name, then id.
+    #[oai(path = "/locations", method = "get", operation_id = "list_locations")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        /// Only locations of this municipality, e.g. `0301`.
+        municipality: Query<Option<String>>,
+        /// Only locations in this county, e.g. `03`.
+        county: Query<Option<String>>,
+        /// Only locations that give guidance in this language (ISO 639-1), e.g. `ar`.
+        language: Query<Option<String>>,
+        /// Only locations serving visitors this way.
+        service_mode: Query<Option<ServiceMode>>,
+        host_type: Query<Option<HostType>>,
+        /// One or more statuses (repeat the parameter); default active and
+        /// temporarily_closed.
+        status: Query<Vec<LocationStatus>>,
+        /// Words in the name, description or postal place, in any case.
+        #[oai(validator(min_length = 1, max_length = 100))]
+        q: Query<Option<String>>,
+        /// Only locations open at this instant (RFC 3339).
+        open_at: Query<Option<chrono::DateTime<chrono::Utc>>>,
+        /// `true`: only locations open now.
+        open_now: Query<Option<bool>>,
+        /// A point `latitude,longitude`, e.g. `59.91,10.75`: order by distance from it.
+        near: Query<Option<String>>,
+        /// With `near`: how far to look, in kilometres (default 25, at most 500).
+        radius_km: Query<Option<f64>>,
+        /// Only locations changed at or after this instant (RFC 3339), for systems that sync.
+        updated_since: Query<Option<chrono::DateTime<chrono::Utc>>>,
+        /// Page size, 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<LocationListResponse, Failure<{ E400 | E422 }>> {
+        let filters = search::Filters::parse(search::RawFilters {
+            municipality: municipality.0,
+            county: county.0,
+            language: language.0,
+            service_mode: service_mode.0,
+            host_type: host_type.0,
+            statuses: status.0,
+            q: q.0,
+            open_at: open_at.0,
+            open_now: open_now.0,
+            near: near.0,
+            radius_km: radius_km.0,
+            updated_since: updated_since.0,
+        })?;
+        let page = search::search(state.db.conn(), &filters, limit.0, cursor.0.as_deref()).await?;
+        Ok(LocationListResponse::Ok(Json(page.into())))
+    }
+
+    /// Get a location
+    #[oai(path = "/locations/:id", method = "get", operation_id = "get_location")]
+    async fn get(
+        &self,
+        state: poem::web::Data<&AppState>,
+        /// The location's id (a UUID).
+        id: Path<String>,
+    ) -> Result<LocationResponse, Failure<{ E400 | E404 }>> {
+        let location = store::find(state.db.conn(), store::parse_id(&id.0)?).await?;
+        let tag = etag(location.version);
+        Ok(LocationResponse::Ok(Json(Box::new(location)), tag))
+    }
+
+    /// Create a location
+    ///
+    /// A municipality creates locations in its own municipality, KS in any. Send an
+    /// `Idempotency-Key` to make a retry safe.
+    #[oai(path = "/locations", method = "post", operation_id = "create_location")]
+    async fn create(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<NewLocation>,
+        /// A key of your choice (e.g. a UUID); a retry with the same key and body returns
+        /// the first response.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<LocationCreatedResponse, Failure<{ E400 | AUTH | E409 | E422 }>> {
+        let caller = &auth.0;
+        let fields = LocationFields::from_new(&body.0)?;
+        policy::manage_location(caller, fields.municipality_number.as_str())?;
+        let created = idempotency::create_once(
+            &state.db,
+            caller,
+            "create_location",
+            idempotency_key.0.as_deref(),
+            &body.0,
+            async |tx| create(tx, caller, &fields).await,
+        )
+        .await?;
+        let location = format!("/api/v1/locations/{}", created.id);
+        let tag = etag(created.version);
+        Ok(LocationCreatedResponse::Created(Json(Box::new(created)), location, tag))
+    }
+
+    /// Update a location
+    ///
+    /// Send `If-Match` with the ETag you read; a stale one is refused with 412.
+    #[oai(path = "/locations/:id", method = "patch", operation_id = "update_location")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: BearerAuth,
+        /// The location's id (a UUID).
+        id: Path<String>,
+        /// The ETag of the version you read, e.g. `"3"`.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+        body: Json<LocationChanges>,
+    ) -> Result<LocationResponse, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
+        let id = store::parse_id(&id.0)?;
+        let tx = state.db.begin_write().await?;
+        let current = store::find_model(&tx, id).await?;
+        policy::manage_location(&auth.0, &current.municipality_number)?;
+        let languages = store::languages_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+        let mut fields = LocationFields::from_stored(&current, &languages);
+        let changed = fields.apply(body.0)?;
+        check_if_match(if_match.0.as_deref(), current.version)?;
+        store::update(&tx, id, current.version, &fields).await?;
+        audit::record(&tx, &auth.0, "update", RESOURCE, &id.to_string(), format!("changed {}", changed.join(", "))).await?;
+        let updated = store::find(&tx, id).await?;
+        tx.commit().await?;
+        let tag = etag(updated.version);
+        Ok(LocationResponse::Ok(Json(Box::new(updated)), tag))
+    }
+
+    /// Delete a location
+    ///
+    /// Removes the location with its opening hours and exceptions. Send `If-Match`.
+    #[oai(path = "/locations/:id", method = "delete", operation_id = "delete_location")]
+    async fn delete(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: BearerAuth,
+        /// The location's id (a UUID).
+        id: Path<String>,
+        /// The ETag of the version you read, e.g. `"3"`.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<LocationDeletedResponse, Failure<{ E400 | AUTH | E404 | E412 | E428 }>> {
+        let id = store::parse_id(&id.0)?;
+        let tx = state.db.begin_write().await?;
+        let current = store::find_model(&tx, id).await?;
+        policy::manage_location(&auth.0, &current.municipality_number)?;
+        check_if_match(if_match.0.as_deref(), current.version)?;
+        location::Entity::delete_by_id(id).exec(&tx).await?;
+        audit::record(&tx, &auth.0, "delete", RESOURCE, &id.to_string(), format!("deleted {}", current.name)).await?;
+        tx.commit().await?;
+        Ok(LocationDeletedResponse::Deleted)
+    }
+}
+
+async fn create(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    fields: &LocationFields,
+) -> Result<Location, ApiError> {
+    let number = fields.municipality_number.as_str();
+    if municipality::Entity::find_by_id(number).one(conn).await?.is_none() {
+        return Err(ApiError::invalid(
+            "municipality_number",
+            format!("there is no municipality {number}"),
+        ));
+    }
+    let id = store::insert(conn, fields).await?;
+    audit::record(conn, caller, "create", RESOURCE, &id.to_string(), format!("created {}", fields.name)).await?;
+    store::find(conn, id).await
+}
+
+/// The numbers of the municipalities that have an offer: a location that is active or
+/// temporarily closed.
+pub fn offering_municipalities() -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Query::select()
+        .column(location::Column::MunicipalityNumber)
+        .from(location::Entity)
+        .and_where(Expr::col(location::Column::Status).is_in([
+            LocationStatus::Active.as_str(),
+            LocationStatus::TemporarilyClosed.as_str(),
+        ]))
+        .to_owned()
+}
