@@ -36,7 +36,9 @@ pub async fn revalidate(mut response: Response, if_none_match: Option<&str>) -> 
             .any(|candidate| candidate == "*" || opaque(candidate) == current)
     });
     if matches {
-        let mut not_modified = Response::builder().status(StatusCode::NOT_MODIFIED).finish();
+        let mut not_modified = Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .finish();
         not_modified.headers_mut().insert(header::ETAG, tag);
         return not_modified;
     }
@@ -53,25 +55,38 @@ mod tests {
     use super::*;
 
     fn ok(body: &str) -> Response {
-        Response::builder().status(StatusCode::OK).body(body.to_string())
+        Response::builder()
+            .status(StatusCode::OK)
+            .body(body.to_string())
     }
 
     #[tokio::test]
     async fn a_body_gets_a_weak_etag_and_a_matching_request_gets_304() {
         let first = revalidate(ok("{\"a\":1}"), None).await;
-        let tag = first.headers().get(header::ETAG).unwrap().to_str().unwrap().to_string();
+        let tag = first
+            .headers()
+            .get(header::ETAG)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(tag.starts_with("W/\""), "{tag}");
         let again = revalidate(ok("{\"a\":1}"), Some(&tag)).await;
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
         let changed = revalidate(ok("{\"a\":2}"), Some(&tag)).await;
         assert_eq!(changed.status(), StatusCode::OK);
-        assert_eq!(changed.into_body().into_string().await.unwrap(), "{\"a\":2}");
+        assert_eq!(
+            changed.into_body().into_string().await.unwrap(),
+            "{\"a\":2}"
+        );
     }
 
     #[tokio::test]
     async fn a_version_etag_is_kept_and_compared_weakly() {
         let mut response = ok("{}");
-        response.headers_mut().insert(header::ETAG, HeaderValue::from_static("\"3\""));
+        response
+            .headers_mut()
+            .insert(header::ETAG, HeaderValue::from_static("\"3\""));
         let revalidated = revalidate(response, Some("W/\"3\"")).await;
         assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
         assert_eq!(revalidated.headers().get(header::ETAG).unwrap(), "\"3\"");

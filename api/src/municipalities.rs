@@ -293,8 +293,14 @@ impl MunicipalitiesApi {
             );
         }
         match has_digihjelp.0 {
-            Some(true) => query = query.filter(municipality::Column::Number.in_subquery(offering_municipalities())),
-            Some(false) => query = query.filter(municipality::Column::Number.not_in_subquery(offering_municipalities())),
+            Some(true) => {
+                query = query
+                    .filter(municipality::Column::Number.in_subquery(offering_municipalities()))
+            }
+            Some(false) => {
+                query = query
+                    .filter(municipality::Column::Number.not_in_subquery(offering_municipalities()))
+            }
             None => {}
         }
         if let Some(after) = page.after.clone() {

@@ -120,7 +120,12 @@ pub async fn observe<E: Endpoint>(
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let if_none_match = (req.method() == poem::http::Method::GET && path.starts_with("/api/"))
-        .then(|| req.headers().get(poem::http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string))
+        .then(|| {
+            req.headers()
+                .get(poem::http::header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
         .map(|header| header.unwrap_or_default());
     let span = tracing::info_span!(
         "request",
@@ -148,7 +153,11 @@ pub async fn observe<E: Endpoint>(
             },
         };
         if let Some(if_none_match) = &if_none_match {
-            response = revalidate(response, Some(if_none_match.as_str()).filter(|h| !h.is_empty())).await;
+            response = revalidate(
+                response,
+                Some(if_none_match.as_str()).filter(|h| !h.is_empty()),
+            )
+            .await;
         }
         let elapsed = started.elapsed();
         let route = metrics.route(operation.as_ref(), &path);

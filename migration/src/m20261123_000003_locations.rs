@@ -115,11 +115,23 @@ impl MigrationTrait for Migration {
             )
             .await?;
         let indexes: [(&str, Vec<Locations>); 5] = [
-            ("idx_locations_municipality", vec![Locations::MunicipalityNumber, Locations::Status]),
+            (
+                "idx_locations_municipality",
+                vec![Locations::MunicipalityNumber, Locations::Status],
+            ),
             ("idx_locations_name", vec![Locations::Name, Locations::Id]),
-            ("idx_locations_position", vec![Locations::Latitude, Locations::Longitude]),
-            ("idx_locations_updated", vec![Locations::UpdatedAt, Locations::Id]),
-            ("idx_locations_status", vec![Locations::Status, Locations::Name, Locations::Id]),
+            (
+                "idx_locations_position",
+                vec![Locations::Latitude, Locations::Longitude],
+            ),
+            (
+                "idx_locations_updated",
+                vec![Locations::UpdatedAt, Locations::Id],
+            ),
+            (
+                "idx_locations_status",
+                vec![Locations::Status, Locations::Name, Locations::Id],
+            ),
         ];
         for (name, columns) in indexes {
             let mut index = Index::create();

@@ -37,7 +37,9 @@ pub fn manage_location(caller: &Caller, municipality: &str) -> Result<(), ApiErr
         Role::Municipality => Err(forbidden(
             "a municipality manages the locations of its own municipality only",
         )),
-        Role::Kmd => Err(forbidden("the ministry reads locations but does not manage them")),
+        Role::Kmd => Err(forbidden(
+            "the ministry reads locations but does not manage them",
+        )),
     }
 }
 

@@ -21,11 +21,13 @@ use entity::{location, opening_exception, opening_rule};
 
 use super::holidays::{self, Holiday as HolidayDate};
 use super::model::ServiceMode;
-use super::schedule::{self, Calendar, ClosedReason, DatedException, DayPlan, ExceptionKind, Interval, WeeklyRule};
+use super::schedule::{
+    self, Calendar, ClosedReason, DatedException, DayPlan, ExceptionKind, Interval, WeeklyRule,
+};
 use super::store;
 use crate::audit;
 use crate::auth::{BearerAuth, Caller, policy};
-use crate::error::{ApiError, AUTH, E400, E404, E409, E412, E422, E428, Failure};
+use crate::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
 use crate::idempotency;
 use crate::pagination::PageRequest;
 use crate::preconditions::{check_if_match, etag};
@@ -152,7 +154,12 @@ impl Example for OpeningHoursInput {
             rules: vec![
                 rule(Weekday::Monday, "10:00", "12:00", ServiceMode::DropIn),
                 rule(Weekday::Monday, "13:00", "15:00", ServiceMode::DropIn),
-                rule(Weekday::Thursday, "12:00", "18:00", ServiceMode::Appointment),
+                rule(
+                    Weekday::Thursday,
+                    "12:00",
+                    "18:00",
+                    ServiceMode::Appointment,
+                ),
             ],
         }
     }
@@ -368,7 +375,11 @@ pub struct OpeningHoursApi;
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::OpeningHours")]
 impl OpeningHoursApi {
     /// Get the weekly opening hours
-    #[oai(path = "/locations/:id/opening-hours", method = "get", operation_id = "get_opening_hours")]
+    #[oai(
+        path = "/locations/:id/opening-hours",
+        method = "get",
+        operation_id = "get_opening_hours"
+    )]
     async fn get_hours(
         &self,
         state: poem::web::Data<&AppState>,
@@ -386,7 +397,11 @@ impl OpeningHoursApi {
     /// Replaces all weekly rules at once. Overlapping or inverted intervals on the same day
     /// and service mode are refused with 422 naming the rule. Send `If-Match` with the
     /// location's ETag.
-    #[oai(path = "/locations/:id/opening-hours", method = "put", operation_id = "replace_opening_hours")]
+    #[oai(
+        path = "/locations/:id/opening-hours",
+        method = "put",
+        operation_id = "replace_opening_hours"
+    )]
     async fn replace_hours(
         &self,
         state: poem::web::Data<&AppState>,
@@ -416,7 +431,15 @@ impl OpeningHoursApi {
         )
         .await?;
         let summary = format!("replaced opening hours: {} weekly rules", rules.len());
-        audit::record(&tx, &auth.0, "replace_opening_hours", "location", &id.to_string(), summary).await?;
+        audit::record(
+            &tx,
+            &auth.0,
+            "replace_opening_hours",
+            "location",
+            &id.to_string(),
+            summary,
+        )
+        .await?;
         let updated = store::find_model(&tx, id).await?;
         let hours = opening_hours(&tx, &updated).await?;
         tx.commit().await?;
@@ -424,7 +447,11 @@ impl OpeningHoursApi {
     }
 
     /// List the dated exceptions
-    #[oai(path = "/locations/:id/exceptions", method = "get", operation_id = "list_opening_exceptions")]
+    #[oai(
+        path = "/locations/:id/exceptions",
+        method = "get",
+        operation_id = "list_opening_exceptions"
+    )]
     async fn list_exceptions(
         &self,
         state: poem::web::Data<&AppState>,
@@ -456,14 +483,20 @@ impl OpeningHoursApi {
             query = query.filter(opening_exception::Column::Date.gt(after));
         }
         let rows = query.limit(page.fetch()).all(state.db.conn()).await?;
-        Ok(ExceptionListResponse::Ok(Json(page.page(rows, |r| r.date).into())))
+        Ok(ExceptionListResponse::Ok(Json(
+            page.page(rows, |r| r.date).into(),
+        )))
     }
 
     /// Add a dated exception
     ///
     /// Closed all day, or other hours that day; it overrides the weekly hours and a public
     /// holiday. One exception per date (409 for a second).
-    #[oai(path = "/locations/:id/exceptions", method = "post", operation_id = "create_opening_exception")]
+    #[oai(
+        path = "/locations/:id/exceptions",
+        method = "post",
+        operation_id = "create_opening_exception"
+    )]
     async fn create_exception(
         &self,
         state: poem::web::Data<&AppState>,
@@ -522,9 +555,22 @@ impl OpeningHoursApi {
             .one(&tx)
             .await?
             .ok_or_else(missing)?;
-        opening_exception::Entity::delete_by_id(exception_id).exec(&tx).await?;
-        let summary = format!("removed the exception of {} at {}", exception.date, location.name);
-        audit::record(&tx, &auth.0, "delete", "opening_exception", &exception_id.to_string(), summary).await?;
+        opening_exception::Entity::delete_by_id(exception_id)
+            .exec(&tx)
+            .await?;
+        let summary = format!(
+            "removed the exception of {} at {}",
+            exception.date, location.name
+        );
+        audit::record(
+            &tx,
+            &auth.0,
+            "delete",
+            "opening_exception",
+            &exception_id.to_string(),
+            summary,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ExceptionDeletedResponse::Deleted)
     }
@@ -534,7 +580,11 @@ impl OpeningHoursApi {
     /// Weekly rules, seasons, exceptions and public holidays expanded into dated intervals
     /// in Europe/Oslo, across daylight-saving changes. At most 366 days; default the 31 days
     /// from today.
-    #[oai(path = "/locations/:id/schedule", method = "get", operation_id = "get_schedule")]
+    #[oai(
+        path = "/locations/:id/schedule",
+        method = "get",
+        operation_id = "get_schedule"
+    )]
     async fn schedule(
         &self,
         state: poem::web::Data<&AppState>,
@@ -552,7 +602,11 @@ impl OpeningHoursApi {
             return Err(ApiError::invalid("to", "must not be before from").into());
         }
         if (to - from).num_days() >= MAX_SCHEDULE_DAYS {
-            return Err(ApiError::invalid("to", format!("a schedule spans at most {MAX_SCHEDULE_DAYS} days")).into());
+            return Err(ApiError::invalid(
+                "to",
+                format!("a schedule spans at most {MAX_SCHEDULE_DAYS} days"),
+            )
+            .into());
         }
         let location = store::find_model(state.db.conn(), id).await?;
         let (rules, exceptions) = calendar_rows(state.db.conn(), &[id], from, to)
@@ -581,7 +635,11 @@ impl OpeningHoursApi {
     ///
     /// Whether the location is open at an instant (default now), the interval it is open
     /// in, and when it next opens or closes.
-    #[oai(path = "/locations/:id/status", method = "get", operation_id = "get_open_status")]
+    #[oai(
+        path = "/locations/:id/status",
+        method = "get",
+        operation_id = "get_open_status"
+    )]
     async fn status(
         &self,
         state: poem::web::Data<&AppState>,
@@ -609,7 +667,9 @@ impl OpeningHoursApi {
             location_id: id,
             at,
             open: status.open,
-            current_interval: status.current.map(|(date, interval)| scheduled(date, &interval)),
+            current_interval: status
+                .current
+                .map(|(date, interval)| scheduled(date, &interval)),
             next_change_at: status.next_change_at,
         })))
     }
@@ -668,9 +728,10 @@ fn schedule_day(date: NaiveDate, plan: DayPlan) -> ScheduleDay {
         DayPlan::Closed(reason) => {
             let (kind, reason) = match reason {
                 ClosedReason::Holiday(h) => (ClosedKind::PublicHoliday, describe_holiday(&h)),
-                ClosedReason::Exception(note) => {
-                    (ClosedKind::Exception, note.unwrap_or_else(|| "closed".into()))
-                }
+                ClosedReason::Exception(note) => (
+                    ClosedKind::Exception,
+                    note.unwrap_or_else(|| "closed".into()),
+                ),
                 ClosedReason::NoHours => (ClosedKind::NoOpeningHours, "no opening hours".into()),
             };
             ScheduleDay {
@@ -705,7 +766,8 @@ async fn opening_hours(
                 weekday: Weekday::from_chrono(weekday_of(r.weekday)),
                 opens: time_text(r.opens),
                 closes: time_text(r.closes),
-                service_mode: ServiceMode::from_stored(&r.service_mode).unwrap_or(ServiceMode::DropIn),
+                service_mode: ServiceMode::from_stored(&r.service_mode)
+                    .unwrap_or(ServiceMode::DropIn),
                 valid_from: r.valid_from,
                 valid_to: r.valid_to,
                 note: r.note,
@@ -742,12 +804,18 @@ fn checked_rules(input: &[OpeningRuleInput]) -> Result<Vec<WeeklyRule>, ApiError
     let mut rules = Vec::new();
     for (i, rule) in input.iter().enumerate() {
         let opens = f.check(&format!("rules[{i}].opens"), TimeOfDay::parse(&rule.opens));
-        let closes = f.check(&format!("rules[{i}].closes"), TimeOfDay::parse(&rule.closes));
+        let closes = f.check(
+            &format!("rules[{i}].closes"),
+            TimeOfDay::parse(&rule.closes),
+        );
         let note = bounded_note(&format!("rules[{i}].note"), &mut f, rule.note.as_ref());
         if let (Some(from), Some(to)) = (rule.valid_from, rule.valid_to)
             && to < from
         {
-            f.add(&format!("rules[{i}].valid_to"), "must not be before valid_from");
+            f.add(
+                &format!("rules[{i}].valid_to"),
+                "must not be before valid_from",
+            );
         }
         if let (Some(opens), Some(closes), Some(note)) = (opens, closes, note) {
             rules.push(WeeklyRule {
@@ -852,12 +920,26 @@ async fn insert_exception(
         )),
         _ => e.into(),
     })?;
-    let summary = format!("{} on {}", if row.closed { "closed" } else { "other hours" }, row.date);
-    audit::record(conn, caller, "create", "opening_exception", &row.id.to_string(), summary).await?;
+    let summary = format!(
+        "{} on {}",
+        if row.closed { "closed" } else { "other hours" },
+        row.date
+    );
+    audit::record(
+        conn,
+        caller,
+        "create",
+        "opening_exception",
+        &row.id.to_string(),
+        summary,
+    )
+    .await?;
     Ok(exception_from_row(row))
 }
 
-fn exception_hours(row: &opening_exception::Model) -> Vec<(chrono::NaiveTime, chrono::NaiveTime, ServiceMode)> {
+fn exception_hours(
+    row: &opening_exception::Model,
+) -> Vec<(chrono::NaiveTime, chrono::NaiveTime, ServiceMode)> {
     serde_json::from_str::<Vec<StoredHours>>(&row.hours)
         .unwrap_or_default()
         .into_iter()
@@ -909,18 +991,21 @@ async fn replace_rules(
     if rules.is_empty() {
         return Ok(());
     }
-    let rows = rules.iter().enumerate().map(|(position, rule)| opening_rule::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        location_id: Set(location_id),
-        position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-        weekday: Set(rule.weekday.number_from_monday() as i16),
-        opens: Set(rule.opens),
-        closes: Set(rule.closes),
-        service_mode: Set(rule.service_mode.as_str().to_string()),
-        valid_from: Set(rule.valid_from),
-        valid_to: Set(rule.valid_to),
-        note: Set(rule.note.clone()),
-    });
+    let rows = rules
+        .iter()
+        .enumerate()
+        .map(|(position, rule)| opening_rule::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            location_id: Set(location_id),
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            weekday: Set(rule.weekday.number_from_monday() as i16),
+            opens: Set(rule.opens),
+            closes: Set(rule.closes),
+            service_mode: Set(rule.service_mode.as_str().to_string()),
+            valid_from: Set(rule.valid_from),
+            valid_to: Set(rule.valid_to),
+            note: Set(rule.note.clone()),
+        });
     opening_rule::Entity::insert_many(rows).exec(conn).await?;
     Ok(())
 }
@@ -945,15 +1030,20 @@ pub async fn calendar_rows(
         .all(conn)
         .await?;
     for r in rules {
-        calendars.entry(r.location_id).or_default().0.push(WeeklyRule {
-            weekday: weekday_of(r.weekday),
-            opens: r.opens,
-            closes: r.closes,
-            service_mode: ServiceMode::from_stored(&r.service_mode).unwrap_or(ServiceMode::DropIn),
-            valid_from: r.valid_from,
-            valid_to: r.valid_to,
-            note: r.note,
-        });
+        calendars
+            .entry(r.location_id)
+            .or_default()
+            .0
+            .push(WeeklyRule {
+                weekday: weekday_of(r.weekday),
+                opens: r.opens,
+                closes: r.closes,
+                service_mode: ServiceMode::from_stored(&r.service_mode)
+                    .unwrap_or(ServiceMode::DropIn),
+                valid_from: r.valid_from,
+                valid_to: r.valid_to,
+                note: r.note,
+            });
     }
     let exceptions = opening_exception::Entity::find()
         .filter(opening_exception::Column::LocationId.is_in(ids.iter().copied()))
@@ -966,11 +1056,15 @@ pub async fn calendar_rows(
         } else {
             ExceptionKind::OtherHours(exception_hours(&e))
         };
-        calendars.entry(e.location_id).or_default().1.push(DatedException {
-            date: e.date,
-            kind,
-            note: e.note,
-        });
+        calendars
+            .entry(e.location_id)
+            .or_default()
+            .1
+            .push(DatedException {
+                date: e.date,
+                kind,
+                note: e.note,
+            });
     }
     Ok(calendars)
 }

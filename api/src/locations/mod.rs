@@ -17,7 +17,7 @@ use entity::{location, municipality};
 
 use crate::audit;
 use crate::auth::{BearerAuth, Caller, policy};
-use crate::error::{ApiError, AUTH, E400, E404, E409, E412, E422, E428, Failure};
+use crate::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
 use crate::idempotency;
 use crate::preconditions::{check_if_match, etag};
 use crate::state::AppState;
@@ -178,13 +178,21 @@ impl LocationsApi {
         .await?;
         let location = format!("/api/v1/locations/{}", created.id);
         let tag = etag(created.version);
-        Ok(LocationCreatedResponse::Created(Json(Box::new(created)), location, tag))
+        Ok(LocationCreatedResponse::Created(
+            Json(Box::new(created)),
+            location,
+            tag,
+        ))
     }
 
     /// Update a location
     ///
     /// Send `If-Match` with the ETag you read; a stale one is refused with 412.
-    #[oai(path = "/locations/:id", method = "patch", operation_id = "update_location")]
+    #[oai(
+        path = "/locations/:id",
+        method = "patch",
+        operation_id = "update_location"
+    )]
     async fn update(
         &self,
         state: poem::web::Data<&AppState>,
@@ -200,12 +208,23 @@ impl LocationsApi {
         let tx = state.db.begin_write().await?;
         let current = store::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &current.municipality_number)?;
-        let languages = store::languages_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+        let languages = store::languages_of(&tx, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
         let mut fields = LocationFields::from_stored(&current, &languages);
         let changed = fields.apply(body.0)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         store::update(&tx, id, current.version, &fields).await?;
-        audit::record(&tx, &auth.0, "update", RESOURCE, &id.to_string(), format!("changed {}", changed.join(", "))).await?;
+        audit::record(
+            &tx,
+            &auth.0,
+            "update",
+            RESOURCE,
+            &id.to_string(),
+            format!("changed {}", changed.join(", ")),
+        )
+        .await?;
         let updated = store::find(&tx, id).await?;
         tx.commit().await?;
         let tag = etag(updated.version);
@@ -215,7 +234,11 @@ impl LocationsApi {
     /// Delete a location
     ///
     /// Removes the location with its opening hours and exceptions. Send `If-Match`.
-    #[oai(path = "/locations/:id", method = "delete", operation_id = "delete_location")]
+    #[oai(
+        path = "/locations/:id",
+        method = "delete",
+        operation_id = "delete_location"
+    )]
     async fn delete(
         &self,
         state: poem::web::Data<&AppState>,
@@ -232,7 +255,15 @@ impl LocationsApi {
         policy::manage_location(&auth.0, &current.municipality_number)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         location::Entity::delete_by_id(id).exec(&tx).await?;
-        audit::record(&tx, &auth.0, "delete", RESOURCE, &id.to_string(), format!("deleted {}", current.name)).await?;
+        audit::record(
+            &tx,
+            &auth.0,
+            "delete",
+            RESOURCE,
+            &id.to_string(),
+            format!("deleted {}", current.name),
+        )
+        .await?;
         tx.commit().await?;
         Ok(LocationDeletedResponse::Deleted)
     }
@@ -244,14 +275,26 @@ async fn create(
     fields: &LocationFields,
 ) -> Result<Location, ApiError> {
     let number = fields.municipality_number.as_str();
-    if municipality::Entity::find_by_id(number).one(conn).await?.is_none() {
+    if municipality::Entity::find_by_id(number)
+        .one(conn)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::invalid(
             "municipality_number",
             format!("there is no municipality {number}"),
         ));
     }
     let id = store::insert(conn, fields).await?;
-    audit::record(conn, caller, "create", RESOURCE, &id.to_string(), format!("created {}", fields.name)).await?;
+    audit::record(
+        conn,
+        caller,
+        "create",
+        RESOURCE,
+        &id.to_string(),
+        format!("created {}", fields.name),
+    )
+    .await?;
     store::find(conn, id).await
 }
 

@@ -141,7 +141,11 @@ pub struct Location {
 }
 
 impl Location {
-    pub fn from_parts(m: location::Model, languages: Vec<String>, distance_km: Option<f64>) -> Self {
+    pub fn from_parts(
+        m: location::Model,
+        languages: Vec<String>,
+        distance_km: Option<f64>,
+    ) -> Self {
         let mut service_modes = Vec::new();
         if m.offers_drop_in {
             service_modes.push(ServiceMode::DropIn);
@@ -380,7 +384,10 @@ fn service_modes(fields: &mut Fields, modes: &[ServiceMode]) -> Option<Vec<Servi
     modes.sort();
     modes.dedup();
     if modes.is_empty() {
-        fields.add("service_modes", "name at least one of drop_in and appointment");
+        fields.add(
+            "service_modes",
+            "name at least one of drop_in and appointment",
+        );
         return None;
     }
     Some(modes)
@@ -405,20 +412,30 @@ impl LocationFields {
     /// Checks a new location, naming every invalid field.
     pub fn from_new(new: &NewLocation) -> Result<Self, ApiError> {
         let mut f = Fields::default();
-        let municipality_number =
-            f.check("municipality_number", MunicipalityNumber::parse(&new.municipality_number));
+        let municipality_number = f.check(
+            "municipality_number",
+            MunicipalityNumber::parse(&new.municipality_number),
+        );
         let name = f.check("name", bounded(&new.name, 1, 200));
         let street = f.check("address.street", bounded(&new.address.street, 1, 200));
-        let postal_code = f.check("address.postal_code", PostalCode::parse(&new.address.postal_code));
-        let postal_place = f.check("address.postal_place", bounded(&new.address.postal_place, 1, 100));
+        let postal_code = f.check(
+            "address.postal_code",
+            PostalCode::parse(&new.address.postal_code),
+        );
+        let postal_place = f.check(
+            "address.postal_place",
+            bounded(&new.address.postal_place, 1, 100),
+        );
         let coordinates = f.check("latitude", Coordinates::parse(new.latitude, new.longitude));
         let phone = f.check_optional("phone", new.phone.as_deref().map(PhoneNumber::parse));
         let email = f.check_optional("email", new.email.as_deref().map(Email::parse));
         let website = f.check_optional("website", new.website.as_deref().map(WebUrl::parse));
         let modes = service_modes(&mut f, &new.service_modes);
         let languages = languages(&mut f, &new.languages);
-        let description =
-            f.check_optional("description", new.description.as_deref().map(optional_text(2000)));
+        let description = f.check_optional(
+            "description",
+            new.description.as_deref().map(optional_text(2000)),
+        );
         let alert = f.check_optional("alert", new.alert.as_deref().map(optional_text(500)));
         let last_verified_at =
             f.check_optional("last_verified_at", new.last_verified_at.map(not_in_future));
@@ -616,11 +633,15 @@ impl LocationFields {
 
     /// Name, description and postal place in lower case, for search.
     pub fn search_text(&self) -> String {
-        [Some(self.name.as_str()), self.description.as_deref(), Some(self.postal_place.as_str())]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("\n")
-            .to_lowercase()
+        [
+            Some(self.name.as_str()),
+            self.description.as_deref(),
+            Some(self.postal_place.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase()
     }
 }

@@ -65,21 +65,16 @@ impl Near {
         dy * dy + dx * dx
     }
 
-    /// The same squared distance as an SQL expression over the location's columns.
+    /// The same squared distance as an SQL expression over the location's columns, with the
+    /// same operations in the same order, so that both sides compute the same value.
     fn squared_km_expr(&self) -> Expr {
-        Expr::cust_with_values(
-            "((latitude - ?) * ?) * ((latitude - ?) * ?) + ((longitude - ?) * ?) * ((longitude - ?) * ?)",
-            [
-                self.point.latitude,
-                KM_PER_DEGREE,
-                self.point.latitude,
-                KM_PER_DEGREE,
-                self.point.longitude,
-                self.km_per_degree_longitude(),
-                self.point.longitude,
-                self.km_per_degree_longitude(),
-            ],
-        )
+        let dy = Expr::col((location::Entity, location::Column::Latitude))
+            .sub(self.point.latitude)
+            .mul(KM_PER_DEGREE);
+        let dx = Expr::col((location::Entity, location::Column::Longitude))
+            .sub(self.point.longitude)
+            .mul(self.km_per_degree_longitude());
+        dy.clone().mul(dy).add(dx.clone().mul(dx))
     }
 }
 
@@ -105,7 +100,8 @@ impl Filters {
             raw.municipality.as_deref().map(MunicipalityNumber::parse),
         );
         let county = f.check_optional("county", raw.county.as_deref().map(CountyNumber::parse));
-        let language = f.check_optional("language", raw.language.as_deref().map(LanguageCode::parse));
+        let language =
+            f.check_optional("language", raw.language.as_deref().map(LanguageCode::parse));
         let open_at = match (raw.open_at, raw.open_now) {
             (Some(_), Some(true)) => {
                 f.add("open_now", "give either open_at or open_now, not both");
@@ -145,17 +141,26 @@ impl Filters {
 }
 
 fn parse_near(f: &mut Fields, text: &str, radius_km: Option<f64>) -> Option<Near> {
-    let point = text
-        .split_once(',')
-        .and_then(|(lat, lon)| Some((lat.trim().parse::<f64>().ok()?, lon.trim().parse::<f64>().ok()?)));
+    let point = text.split_once(',').and_then(|(lat, lon)| {
+        Some((
+            lat.trim().parse::<f64>().ok()?,
+            lon.trim().parse::<f64>().ok()?,
+        ))
+    });
     let Some((latitude, longitude)) = point else {
-        f.add("near", "must be latitude,longitude in decimal degrees, e.g. 59.91,10.75");
+        f.add(
+            "near",
+            "must be latitude,longitude in decimal degrees, e.g. 59.91,10.75",
+        );
         return None;
     };
     let point = f.check("near", Coordinates::parse(latitude, longitude))?;
     let radius_km = radius_km.unwrap_or(DEFAULT_RADIUS_KM);
     if !(radius_km > 0.0 && radius_km <= MAX_RADIUS_KM) {
-        f.add("radius_km", format!("must be above 0 and at most {MAX_RADIUS_KM}"));
+        f.add(
+            "radius_km",
+            format!("must be above 0 and at most {MAX_RADIUS_KM}"),
+        );
         return None;
     }
     Some(Near { point, radius_km })
@@ -165,7 +170,8 @@ fn parse_near(f: &mut Fields, text: &str, radius_km: Option<f64>) -> Option<Near
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Cursor {
     Name(String, Uuid),
-    Distance(f64, Uuid),
+    /// The squared distance as the bits of an `f64`, so it survives the trip exactly.
+    Distance(u64, Uuid),
 }
 
 pub async fn search(
@@ -180,7 +186,11 @@ pub async fn search(
     // "Open at" is decided by the full calendar (holidays, exceptions) in Rust, after the
     // database has narrowed the candidates to those with hours that day; rows it drops are
     // made up for by reading on.
-    let batch = if filters.open_at.is_some() { wanted.max(50) * 2 } else { wanted };
+    let batch = if filters.open_at.is_some() {
+        wanted.max(50) * 2
+    } else {
+        wanted
+    };
     let mut found: Vec<(location::Model, Option<f64>)> = Vec::new();
     loop {
         let rows = base_query(filters, after.as_ref())?
@@ -193,7 +203,9 @@ pub async fn search(
             None => Vec::new(),
         };
         for row in rows {
-            let distance = filters.near.map(|n| n.distance_km(row.latitude, row.longitude));
+            let distance = filters
+                .near
+                .map(|n| n.distance_km(row.latitude, row.longitude));
             after = Some(cursor_of(&row, filters));
             if filters.open_at.is_none() || open.contains(&row.id) {
                 found.push((row, distance));
@@ -206,7 +218,8 @@ pub async fn search(
             break;
         }
     }
-    let page_rows = page.page::<_, (location::Model, Option<f64>)>(found, |(row, _)| cursor_of(row, filters));
+    let page_rows =
+        page.page::<_, (location::Model, Option<f64>)>(found, |(row, _)| cursor_of(row, filters));
     Ok(Page {
         items: store::assemble(conn, page_rows.items).await?,
         next_cursor: page_rows.next_cursor,
@@ -215,7 +228,10 @@ pub async fn search(
 
 fn cursor_of(row: &location::Model, filters: &Filters) -> Cursor {
     match filters.near {
-        Some(near) => Cursor::Distance(near.squared_km(row.latitude, row.longitude), row.id),
+        Some(near) => Cursor::Distance(
+            near.squared_km(row.latitude, row.longitude).to_bits(),
+            row.id,
+        ),
         None => Cursor::Name(row.name.clone(), row.id),
     }
 }
@@ -225,9 +241,8 @@ fn base_query(
     after: Option<&Cursor>,
 ) -> Result<sea_orm::Select<location::Entity>, ApiError> {
     use location::Column;
-    let mut query = location::Entity::find().filter(
-        Column::Status.is_in(filters.statuses.iter().map(|s| s.as_str())),
-    );
+    let mut query = location::Entity::find()
+        .filter(Column::Status.is_in(filters.statuses.iter().map(|s| s.as_str())));
     if let Some(number) = &filters.municipality {
         query = query.filter(Column::MunicipalityNumber.eq(number.as_str()));
     }
@@ -262,7 +277,8 @@ fn base_query(
         query = query.filter(Column::HostType.eq(host_type.as_str()));
     }
     if let Some(q) = &filters.q {
-        query = query.filter(Expr::col((location::Entity, Column::SearchText)).like(contains_pattern(q)));
+        query = query
+            .filter(Expr::col((location::Entity, Column::SearchText)).like(contains_pattern(q)));
     }
     if let Some(since) = filters.updated_since {
         query = query.filter(Column::UpdatedAt.gte(since));
@@ -276,17 +292,26 @@ fn base_query(
             let dlat = near.radius_km / KM_PER_DEGREE;
             let dlon = near.radius_km / near.km_per_degree_longitude();
             query = query
-                .filter(Column::Latitude.between(near.point.latitude - dlat, near.point.latitude + dlat))
-                .filter(Column::Longitude.between(near.point.longitude - dlon, near.point.longitude + dlon))
+                .filter(
+                    Column::Latitude
+                        .between(near.point.latitude - dlat, near.point.latitude + dlat),
+                )
+                .filter(
+                    Column::Longitude
+                        .between(near.point.longitude - dlon, near.point.longitude + dlon),
+                )
                 .filter(near.squared_km_expr().lte(near.radius_km * near.radius_km));
             if let Some(after) = after {
-                let Cursor::Distance(distance, id) = after else {
+                let Cursor::Distance(bits, id) = after else {
                     return Err(cursor_mismatch());
                 };
+                let distance = f64::from_bits(*bits);
                 query = query.filter(
-                    Cond::any()
-                        .add(near.squared_km_expr().gt(*distance))
-                        .add(near.squared_km_expr().eq(*distance).and(Expr::col(Column::Id).gt(*id))),
+                    Cond::any().add(near.squared_km_expr().gt(distance)).add(
+                        near.squared_km_expr()
+                            .eq(distance)
+                            .and(Expr::col(Column::Id).gt(*id)),
+                    ),
                 );
             }
             query = query
@@ -393,10 +418,18 @@ mod tests {
             radius_km: 100.0,
         };
         // Lillestrøm, Drammen, Moss, Hønefoss.
-        for place in [(59.9560, 11.0492), (59.7440, 10.2045), (59.4340, 10.6590), (60.1681, 10.2565)] {
+        for place in [
+            (59.9560, 11.0492),
+            (59.7440, 10.2045),
+            (59.4340, 10.6590),
+            (60.1681, 10.2565),
+        ] {
             let expected = haversine_km(oslo, place);
             let got = near.distance_km(place.0, place.1);
-            assert!((got - expected).abs() / expected < 0.005, "{place:?}: {got} vs {expected}");
+            assert!(
+                (got - expected).abs() / expected < 0.005,
+                "{place:?}: {got} vs {expected}"
+            );
         }
         assert_eq!(near.distance_km(oslo.0, oslo.1), 0.0);
     }
@@ -405,9 +438,18 @@ mod tests {
     fn near_must_be_a_point_in_norway_and_the_radius_bounded() {
         let mut f = Fields::default();
         assert!(parse_near(&mut f, "59.91,10.75", None).is_some());
-        for (near, radius) in [("59.91", None), ("abc,def", None), ("10.75,59.91", None), ("59.91,10.75", Some(0.0)), ("59.91,10.75", Some(501.0))] {
+        for (near, radius) in [
+            ("59.91", None),
+            ("abc,def", None),
+            ("10.75,59.91", None),
+            ("59.91,10.75", Some(0.0)),
+            ("59.91,10.75", Some(501.0)),
+        ] {
             let mut f = Fields::default();
-            assert!(parse_near(&mut f, near, radius).is_none(), "{near} {radius:?}");
+            assert!(
+                parse_near(&mut f, near, radius).is_none(),
+                "{near} {radius:?}"
+            );
             assert!(f.finish().is_err());
         }
     }

@@ -22,7 +22,10 @@ pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| not_found(id))
 }
 
-pub async fn find_model(conn: &impl ConnectionTrait, id: Uuid) -> Result<location::Model, ApiError> {
+pub async fn find_model(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<location::Model, ApiError> {
     location::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -120,7 +123,10 @@ async fn replace_languages(
     Ok(())
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, fields: &LocationFields) -> Result<Uuid, ApiError> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    fields: &LocationFields,
+) -> Result<Uuid, ApiError> {
     let id = Uuid::now_v7();
     let now = Utc::now();
     let mut row = location::ActiveModel {

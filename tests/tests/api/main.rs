@@ -7,6 +7,8 @@ mod audit;
 mod auth;
 mod counties;
 mod errors;
+mod locations;
 mod municipalities;
+mod opening_hours;
 mod operations;
 mod spec;
