@@ -15,12 +15,14 @@ use crate::municipalities::MunicipalitiesApi;
 use crate::operations::OperationsApi;
 use crate::state::AppState;
 use crate::telemetry::observe;
+use crate::tickets::TicketsApi;
 
 type Apis = (
     OperationsApi,
     MeApi,
     CountiesApi,
     MunicipalitiesApi,
+    TicketsApi,
     AuditApi,
 );
 
@@ -48,6 +50,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             MeApi,
             CountiesApi,
             MunicipalitiesApi,
+            TicketsApi,
             AuditApi,
         ),
         "Digihjelpen API",

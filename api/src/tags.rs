@@ -12,6 +12,9 @@ pub enum ApiTags {
     Counties,
     /// The municipalities (kommuner) of Norway and their Digihjelpen contact details.
     Municipalities,
+    /// The kontaktpunkt: questions from municipalities to KS, answered, referred and
+    /// resolved, with response-time statistics.
+    Tickets,
     /// Who changed what, and when (KS and the ministry).
     Audit,
 }

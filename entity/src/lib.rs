@@ -4,3 +4,7 @@ pub mod audit_entry;
 pub mod county;
 pub mod idempotency_key;
 pub mod municipality;
+pub mod ticket;
+pub mod ticket_counter;
+pub mod ticket_message;
+pub mod ticket_status_change;
