@@ -10,3 +10,4 @@ mod errors;
 mod municipalities;
 mod operations;
 mod spec;
+mod tickets;
