@@ -584,10 +584,10 @@ impl TicketsApi {
     ///
     /// KS changes the status, priority, category, tags and assignee. Allowed status
     /// changes: `new` → `open`, `waiting_on_municipality`, `resolved`, `closed`; `open` →
-    /// `waiting_on_municipality`, `resolved`, `closed`; `waiting_on_municipality` and
-    /// `referred` → `open`, `waiting_on_municipality`, `resolved`, `closed`; `resolved` →
-    /// `open`, `closed`; `closed` is final (any other change is 409). `referred` is entered
-    /// with `refer_ticket`. Send `If-Match` with the ETag you read.
+    /// `waiting_on_municipality`, `resolved`, `closed`; `waiting_on_municipality` → `open`,
+    /// `resolved`, `closed`; `referred` → `open`, `waiting_on_municipality`, `resolved`,
+    /// `closed`; `resolved` → `open`, `closed`; `closed` is final (any other change is 409).
+    /// `referred` is entered with `refer_ticket`. Send `If-Match` with the ETag you read.
     #[oai(
         path = "/tickets/:id",
         method = "patch",
@@ -686,7 +686,8 @@ impl TicketsApi {
         let text = fields_one("body", parse_body(&body.0.body, BODY_MAX))?;
         let internal = body.0.internal;
         // The key is scoped to the ticket: the same key on another ticket is another request.
-        let operation = format!("create_ticket_message {}", id.0);
+        let ticket_id = Uuid::parse_str(&id.0).map_err(|_| not_found(&id.0))?;
+        let operation = format!("create_ticket_message {ticket_id}");
         let created = idempotency::create_once(
             &state.db,
             caller,

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use entity::ticket;
 
@@ -121,15 +121,34 @@ pub async fn compute(
     if let Some(to) = to {
         query = query.filter(ticket::Column::CreatedAt.lt(to));
     }
-    let mut rows: Vec<(TicketCategory, Times)> = Vec::new();
-    for t in query.all(conn).await? {
-        let seconds = |at: Option<DateTime<Utc>>| at.map(|at| (at - t.created_at).num_seconds());
+    // Only the columns the figures need: a ticket's body can be long.
+    let found = query
+        .select_only()
+        .columns([
+            ticket::Column::Category,
+            ticket::Column::Status,
+            ticket::Column::CreatedAt,
+            ticket::Column::FirstResponseAt,
+            ticket::Column::ResolvedAt,
+        ])
+        .into_tuple::<(
+            String,
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        )>()
+        .all(conn)
+        .await?;
+    let mut rows: Vec<(TicketCategory, Times)> = Vec::with_capacity(found.len());
+    for (category, status, created_at, first_response_at, resolved_at) in found {
+        let seconds = |at: Option<DateTime<Utc>>| at.map(|at| (at - created_at).num_seconds());
         rows.push((
-            from_db(&t.category)?,
+            from_db(&category)?,
             Times {
-                status: from_db(&t.status)?,
-                first_response: seconds(t.first_response_at),
-                resolution: seconds(t.resolved_at),
+                status: from_db(&status)?,
+                first_response: seconds(first_response_at),
+                resolution: seconds(resolved_at),
             },
         ));
     }
