@@ -17,6 +17,7 @@ use crate::municipalities::MunicipalitiesApi;
 use crate::operations::OperationsApi;
 use crate::state::AppState;
 use crate::telemetry::observe;
+use crate::tickets::TicketsApi;
 
 type Apis = (
     OperationsApi,
@@ -25,6 +26,7 @@ type Apis = (
     MunicipalitiesApi,
     LocationsApi,
     OpeningHoursApi,
+    TicketsApi,
     AuditApi,
 );
 
@@ -54,6 +56,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             MunicipalitiesApi,
             LocationsApi,
             OpeningHoursApi,
+            TicketsApi,
             AuditApi,
         ),
         "Digihjelpen API",

@@ -23,5 +23,6 @@ pub mod state;
 pub mod tags;
 pub mod telemetry;
 pub mod text;
+pub mod tickets;
 pub mod validation;
 pub mod values;

@@ -16,6 +16,9 @@ pub enum ApiTags {
     Locations,
     /// Weekly opening hours, dated exceptions, schedules and public holidays.
     OpeningHours,
+    /// The kontaktpunkt: questions from municipalities to KS, answered, referred and
+    /// resolved, with response-time statistics.
+    Tickets,
     /// Who changed what, and when (KS and the ministry).
     Audit,
 }

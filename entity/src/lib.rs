@@ -8,3 +8,7 @@ pub mod location_language;
 pub mod municipality;
 pub mod opening_exception;
 pub mod opening_rule;
+pub mod ticket;
+pub mod ticket_counter;
+pub mod ticket_message;
+pub mod ticket_status_change;

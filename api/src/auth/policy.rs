@@ -51,6 +51,64 @@ pub fn read_audit_log(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// Which tickets a caller can see (and reply on). Tickets outside it are answered with 404.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketScope {
+    /// KS runs the kontaktpunkt: every ticket.
+    All,
+    /// The ministry: the tickets KS has referred to it.
+    ReferredToMinistry,
+    /// A municipality: its own tickets.
+    Municipality(String),
+}
+
+pub fn ticket_scope(caller: &Caller) -> TicketScope {
+    match (caller.role, &caller.municipality) {
+        (Role::Ks, _) => TicketScope::All,
+        (Role::Kmd, _) => TicketScope::ReferredToMinistry,
+        (Role::Municipality, Some(number)) => TicketScope::Municipality(number.to_string()),
+        // The token check makes this impossible; an empty number matches no ticket.
+        (Role::Municipality, None) => TicketScope::Municipality(String::new()),
+    }
+}
+
+/// Tickets are created by municipalities: KS answers them, the ministry is referred to.
+pub fn create_ticket(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Municipality => Ok(()),
+        Role::Ks | Role::Kmd => Err(forbidden("tickets are created by municipalities")),
+    }
+}
+
+/// Status, priority, category, tags, assignee and referral of a ticket are KS's to change.
+pub fn manage_tickets(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Ks => Ok(()),
+        Role::Kmd | Role::Municipality => Err(forbidden("only KS manages kontaktpunkt tickets")),
+    }
+}
+
+/// Internal notes are written, and read, by KS only.
+pub fn write_internal_notes(caller: &Caller) -> Result<(), ApiError> {
+    if sees_internal_notes(caller) {
+        Ok(())
+    } else {
+        Err(forbidden("only KS writes internal notes"))
+    }
+}
+
+pub fn sees_internal_notes(caller: &Caller) -> bool {
+    caller.role == Role::Ks
+}
+
+/// Response and resolution times are followed by KS and the ministry.
+pub fn read_ticket_statistics(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Ks | Role::Kmd => Ok(()),
+        Role::Municipality => Err(forbidden("ticket statistics are for KS and the ministry")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +152,47 @@ mod tests {
         assert!(read_audit_log(&caller(Role::Ks, None)).is_ok());
         assert!(read_audit_log(&caller(Role::Kmd, None)).is_ok());
         assert!(read_audit_log(&caller(Role::Municipality, Some("0301"))).is_err());
+    }
+
+    #[test]
+    fn ks_sees_every_ticket_the_ministry_referred_ones_a_municipality_its_own() {
+        assert_eq!(ticket_scope(&caller(Role::Ks, None)), TicketScope::All);
+        assert_eq!(
+            ticket_scope(&caller(Role::Kmd, None)),
+            TicketScope::ReferredToMinistry
+        );
+        assert_eq!(
+            ticket_scope(&caller(Role::Municipality, Some("0301"))),
+            TicketScope::Municipality("0301".into())
+        );
+    }
+
+    #[test]
+    fn municipalities_create_tickets_and_ks_manages_them() {
+        assert!(create_ticket(&caller(Role::Municipality, Some("0301"))).is_ok());
+        assert!(create_ticket(&caller(Role::Ks, None)).is_err());
+        assert!(create_ticket(&caller(Role::Kmd, None)).is_err());
+        assert!(manage_tickets(&caller(Role::Ks, None)).is_ok());
+        assert!(manage_tickets(&caller(Role::Kmd, None)).is_err());
+        assert!(manage_tickets(&caller(Role::Municipality, Some("0301"))).is_err());
+    }
+
+    #[test]
+    fn only_ks_writes_and_sees_internal_notes() {
+        assert!(write_internal_notes(&caller(Role::Ks, None)).is_ok());
+        assert!(write_internal_notes(&caller(Role::Kmd, None)).is_err());
+        assert!(write_internal_notes(&caller(Role::Municipality, Some("0301"))).is_err());
+        assert!(!sees_internal_notes(&caller(Role::Kmd, None)));
+        assert!(!sees_internal_notes(&caller(
+            Role::Municipality,
+            Some("0301")
+        )));
+    }
+
+    #[test]
+    fn ks_and_kmd_read_ticket_statistics() {
+        assert!(read_ticket_statistics(&caller(Role::Ks, None)).is_ok());
+        assert!(read_ticket_statistics(&caller(Role::Kmd, None)).is_ok());
+        assert!(read_ticket_statistics(&caller(Role::Municipality, Some("0301"))).is_err());
     }
 }

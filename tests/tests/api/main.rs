@@ -12,3 +12,4 @@ mod municipalities;
 mod opening_hours;
 mod operations;
 mod spec;
+mod tickets;

@@ -1,0 +1,69 @@
+//! A kontaktpunkt ticket: a question from a municipality to KS.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "tickets")]
+pub struct Model {
+    /// UUIDv7, so the id orders tickets by creation.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The readable number, `KP-2026-00042`; unique.
+    pub number: String,
+    pub municipality_number: String,
+    /// The `sub` of the municipal staff member who asked.
+    pub created_by: String,
+    pub subject: String,
+    pub body: String,
+    /// `subject` and `body` in lower case, so that a search is case-insensitive for æ, ø and
+    /// å on every database.
+    pub search_folded: String,
+    /// `establishing`, `grants`, `handbook`, `training_material`, `technical` or `other`.
+    pub category: String,
+    /// `low`, `normal` or `high`.
+    pub priority: String,
+    /// `new`, `open`, `waiting_on_municipality`, `referred`, `resolved` or `closed`.
+    pub status: String,
+    /// The `sub` of the KS staff member the ticket is assigned to.
+    pub assignee: Option<String>,
+    /// The tag slugs, each enclosed in commas (`,grants,urgent,`; `` when there is none),
+    /// so that a tag is found with `LIKE '%,slug,%'`.
+    pub tags: String,
+    pub referral_to: Option<String>,
+    pub referral_note: Option<String>,
+    pub referred_at: Option<DateTimeUtc>,
+    pub referred_by: Option<String>,
+    pub first_response_at: Option<DateTimeUtc>,
+    pub resolved_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::municipality::Entity",
+        from = "Column::MunicipalityNumber",
+        to = "super::municipality::Column::Number"
+    )]
+    Municipality,
+    #[sea_orm(has_many = "super::ticket_message::Entity")]
+    Message,
+    #[sea_orm(has_many = "super::ticket_status_change::Entity")]
+    StatusChange,
+}
+
+impl Related<super::ticket_message::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Message.def()
+    }
+}
+
+impl Related<super::ticket_status_change::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::StatusChange.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
