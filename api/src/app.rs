@@ -13,6 +13,7 @@ use crate::counties::CountiesApi;
 use crate::locations::LocationsApi;
 use crate::locations::hours::OpeningHoursApi;
 use crate::me::MeApi;
+use crate::meeting_places::{MeetingPlaceFeedApi, MeetingPlacesApi, RegistrationsApi};
 use crate::municipalities::MunicipalitiesApi;
 use crate::operations::OperationsApi;
 use crate::state::AppState;
@@ -27,6 +28,9 @@ type Apis = (
     LocationsApi,
     OpeningHoursApi,
     TicketsApi,
+    MeetingPlacesApi,
+    RegistrationsApi,
+    MeetingPlaceFeedApi,
     AuditApi,
 );
 
@@ -57,6 +61,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             LocationsApi,
             OpeningHoursApi,
             TicketsApi,
+            MeetingPlacesApi,
+            RegistrationsApi,
+            MeetingPlaceFeedApi,
             AuditApi,
         ),
         "Digihjelpen API",

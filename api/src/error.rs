@@ -34,6 +34,10 @@ pub struct ProblemDetails {
     /// The version the resource has now (status 412 only).
     #[oai(skip_serializing_if_is_none)]
     pub current_version: Option<i32>,
+    /// The participants a meeting place still has room for (a registration refused for lack
+    /// of room, status 409 only).
+    #[oai(skip_serializing_if_is_none)]
+    pub remaining_capacity: Option<i32>,
 }
 
 impl poem_openapi::types::Example for ProblemDetails {
@@ -78,6 +82,11 @@ pub enum ApiError {
     Conflict(String),
     #[error("the resource has changed since it was read: read it again and retry with its ETag")]
     PreconditionFailed { current_version: i32 },
+    #[error("{detail}")]
+    CapacityExceeded {
+        detail: String,
+        remaining_capacity: i32,
+    },
     #[error("this operation needs an If-Match header with the ETag of the version you read")]
     PreconditionRequired,
     #[error("the request has invalid fields")]
@@ -100,7 +109,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::CapacityExceeded { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -118,6 +127,12 @@ impl ApiError {
         let mut problem = ProblemDetails::for_status(self.status(), self.to_string());
         problem.errors = errors;
         problem.current_version = current_version;
+        if let Self::CapacityExceeded {
+            remaining_capacity, ..
+        } = self
+        {
+            problem.remaining_capacity = Some(*remaining_capacity);
+        }
         problem
     }
 }
@@ -155,6 +170,7 @@ impl ProblemDetails {
             detail,
             errors: None,
             current_version: None,
+            remaining_capacity: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod idempotency;
 pub mod locations;
 pub mod me;
+pub mod meeting_places;
 pub mod municipalities;
 pub mod operations;
 pub mod pagination;

@@ -19,6 +19,8 @@ pub enum ApiTags {
     /// The kontaktpunkt: questions from municipalities to KS, answered, referred and
     /// resolved, with response-time statistics.
     Tickets,
+    /// Regional meeting places, municipalities' registrations, and the calendar feed.
+    MeetingPlaces,
     /// Who changed what, and when (KS and the ministry).
     Audit,
 }

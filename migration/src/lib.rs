@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_reference_data;
 mod m20261123_000002_audit_and_idempotency;
 mod m20261123_000003_locations;
+mod m20261123_000010_meeting_places;
 mod m20261123_000020_tickets;
 mod reference;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_reference_data::Migration),
             Box::new(m20261123_000002_audit_and_idempotency::Migration),
             Box::new(m20261123_000003_locations::Migration),
+            Box::new(m20261123_000010_meeting_places::Migration),
             Box::new(m20261123_000020_tickets::Migration),
         ]
     }

@@ -43,6 +43,36 @@ pub fn manage_location(caller: &Caller, municipality: &str) -> Result<(), ApiErr
     }
 }
 
+/// Meeting places are arranged by KS and the ministry.
+pub fn manage_meeting_places(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Ks | Role::Kmd => Ok(()),
+        Role::Municipality => Err(forbidden(
+            "meeting places are arranged by KS and the ministry",
+        )),
+    }
+}
+
+/// A municipality registers itself for a meeting place, and changes or cancels its own
+/// registration; the answer is its number.
+pub fn register_for_meeting_place(caller: &Caller) -> Result<&str, ApiError> {
+    match (caller.role, &caller.municipality) {
+        (Role::Municipality, Some(number)) => Ok(number.as_str()),
+        _ => Err(forbidden(
+            "municipalities register themselves; KS and the ministry read registrations",
+        )),
+    }
+}
+
+/// Whose registrations a caller sees: KS and the ministry all (`None`), a municipality only
+/// its own.
+pub fn registrations_visible_to(caller: &Caller) -> Option<&str> {
+    match caller.role {
+        Role::Ks | Role::Kmd => None,
+        Role::Municipality => Some(caller.municipality.as_ref().map_or("", |m| m.as_str())),
+    }
+}
+
 /// The audit log is read by KS and the ministry.
 pub fn read_audit_log(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
@@ -194,5 +224,21 @@ mod tests {
         assert!(read_ticket_statistics(&caller(Role::Ks, None)).is_ok());
         assert!(read_ticket_statistics(&caller(Role::Kmd, None)).is_ok());
         assert!(read_ticket_statistics(&caller(Role::Municipality, Some("0301"))).is_err());
+    }
+
+    #[test]
+    fn ks_and_kmd_manage_meeting_places_and_municipalities_register() {
+        let ks = caller(Role::Ks, None);
+        let kmd = caller(Role::Kmd, None);
+        let oslo = caller(Role::Municipality, Some("0301"));
+        assert!(manage_meeting_places(&ks).is_ok());
+        assert!(manage_meeting_places(&kmd).is_ok());
+        assert!(manage_meeting_places(&oslo).is_err());
+        assert_eq!(register_for_meeting_place(&oslo).unwrap(), "0301");
+        assert!(register_for_meeting_place(&ks).is_err());
+        assert!(register_for_meeting_place(&kmd).is_err());
+        assert_eq!(registrations_visible_to(&ks), None);
+        assert_eq!(registrations_visible_to(&kmd), None);
+        assert_eq!(registrations_visible_to(&oslo), Some("0301"));
     }
 }

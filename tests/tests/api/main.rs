@@ -8,6 +8,7 @@ mod auth;
 mod counties;
 mod errors;
 mod locations;
+mod meeting_places;
 mod municipalities;
 mod opening_hours;
 mod operations;
