@@ -988,6 +988,12 @@ fn validate_new(body: &NewTicket) -> Result<ValidNewTicket, ApiError> {
 /// The next readable number of `year`, taken inside the creating transaction: the counter
 /// row stays locked until commit (PostgreSQL) or the write lock is held (SQLite), so
 /// concurrent creations queue and a rolled-back creation gives its number back.
+/// Ticket numbers run per calendar year in Norway: a ticket created at 00:30 on New Year's Day
+/// in Oslo (still 31 December in UTC) belongs to the new year.
+fn numbering_year(at: DateTime<Utc>) -> i32 {
+    at.with_timezone(&chrono_tz::Europe::Oslo).year()
+}
+
 async fn next_number(conn: &impl ConnectionTrait, year: i32) -> Result<String, ApiError> {
     ticket_counter::Entity::insert(ticket_counter::ActiveModel {
         year: Set(year),
@@ -1047,7 +1053,7 @@ async fn create(
         .ok_or(ApiError::Internal)?
         .to_string();
     let now = Utc::now();
-    let number = next_number(conn, now.year()).await?;
+    let number = next_number(conn, numbering_year(now)).await?;
     let id = Uuid::now_v7();
     ticket::ActiveModel {
         id: Set(id),
@@ -1425,5 +1431,13 @@ mod tests {
             TicketCategory::TrainingMaterial
         );
         assert!(from_db::<TicketStatus>("pending").is_err());
+    }
+
+    #[test]
+    fn numbering_follows_the_oslo_calendar_year() {
+        let utc = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(numbering_year(utc("2026-12-31T22:59:59Z")), 2026);
+        assert_eq!(numbering_year(utc("2026-12-31T23:00:00Z")), 2027);
+        assert_eq!(numbering_year(utc("2027-06-30T21:59:59Z")), 2027);
     }
 }
