@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10}      # seconds per endpoint
+DURATION=${DURATION:-10}      # seconds per load run
+REPEAT=${REPEAT:-3}           # load runs per endpoint; the table shows their medians
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 LOCATIONS=${LOCATIONS:-2000}
@@ -88,6 +89,20 @@ load() { # $1 = path or "script:FILE"
     END { printf "%.0f %.2f %.2f\n", rps, p50, p99 }' <<<"$out"
 }
 
+# Prints the median of each column of "rps p50_ms p99_ms" over $REPEAT load runs.
+load_median() { # $1 as for load
+  local runs=() run
+  for _ in $(seq 1 "$REPEAT"); do
+    run=$(load "$1") || exit 1
+    runs+=("$run")
+  done
+  printf '%s\n' "${runs[@]}" | python3 -c '
+import statistics, sys
+rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
+rps, p50, p99 = (statistics.median(column) for column in zip(*rows))
+print(f"{rps:.0f} {p50:.2f} {p99:.2f}")'
+}
+
 peak_memory_mb() {
   awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status"
 }
@@ -104,7 +119,7 @@ run_database() { # $1 = label, $2 = DATABASE_URL
   cp "$schedule_script" "$WORK/schedule.lua"
 
   local floor
-  floor=$(load /health/live)
+  floor=$(load_median /health/live)
   local floor_rps=${floor%% *}
   printf '| %s | `GET /health/live` (floor) | %s | %s | %s | 1.00 |\n' "$label" $floor >>"$WORK/table"
   for endpoint in \
@@ -114,7 +129,7 @@ run_database() { # $1 = label, $2 = DATABASE_URL
     "GET /locations/{id}/schedule (31 days)|script:$WORK/schedule.lua"; do
     local name=${endpoint%%|*} target=${endpoint#*|} figures
     echo "loading $name on $label..." >&2
-    figures=$(load "$target")
+    figures=$(load_median "$target")
     read -r rps p50 p99 <<<"$figures"
     printf '| %s | `%s` | %s | %s | %s | %.2f |\n' "$label" "$name" "$rps" "$p50" "$p99" \
       "$(echo "$rps / $floor_rps" | bc -l)" >>"$WORK/table"
@@ -150,7 +165,8 @@ fi
   echo "# Benchmark results"
   echo
   echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo)),"
-  echo "wrk and the server on the same machine: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s\`, $LOCATIONS seeded locations."
+  echo "wrk and the server on the same machine: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s\`, $LOCATIONS seeded locations;"
+  echo "each figure is the median of $REPEAT runs, and each ratio divides by the floor's median from the same server."
   echo "Reproduce with \`bash bench/run.sh\` (release build; PostgreSQL on 127.0.0.1:5432)."
   echo
   echo "| database | endpoint | req/s | p50 ms | p99 ms | ratio to floor |"
