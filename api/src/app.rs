@@ -12,6 +12,7 @@ use crate::audit::AuditApi;
 use crate::counties::CountiesApi;
 use crate::locations::LocationsApi;
 use crate::locations::hours::OpeningHoursApi;
+use crate::locations::topics::LocationTopicsApi;
 use crate::me::MeApi;
 use crate::meeting_places::{MeetingPlaceFeedApi, MeetingPlacesApi, RegistrationsApi};
 use crate::municipalities::MunicipalitiesApi;
@@ -19,6 +20,8 @@ use crate::operations::OperationsApi;
 use crate::state::AppState;
 use crate::telemetry::observe;
 use crate::tickets::TicketsApi;
+use crate::topics::TopicsApi;
+use crate::topics::resources::TopicResourcesApi;
 
 type Apis = (
     OperationsApi,
@@ -27,6 +30,9 @@ type Apis = (
     MunicipalitiesApi,
     LocationsApi,
     OpeningHoursApi,
+    LocationTopicsApi,
+    TopicsApi,
+    TopicResourcesApi,
     TicketsApi,
     MeetingPlacesApi,
     RegistrationsApi,
@@ -60,6 +66,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             MunicipalitiesApi,
             LocationsApi,
             OpeningHoursApi,
+            LocationTopicsApi,
+            TopicsApi,
+            TopicResourcesApi,
             TicketsApi,
             MeetingPlacesApi,
             RegistrationsApi,

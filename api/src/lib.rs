@@ -25,5 +25,6 @@ pub mod tags;
 pub mod telemetry;
 pub mod text;
 pub mod tickets;
+pub mod topics;
 pub mod validation;
 pub mod values;

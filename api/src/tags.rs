@@ -16,6 +16,9 @@ pub enum ApiTags {
     Locations,
     /// Weekly opening hours, dated exceptions, schedules and public holidays.
     OpeningHours,
+    /// Guidance topics: what Digihjelp helps with and what it does not, in Bokmål, Nynorsk
+    /// and English, with the courses, videos and guides linked from each.
+    Topics,
     /// The kontaktpunkt: questions from municipalities to KS, answered, referred and
     /// resolved, with response-time statistics.
     Tickets,

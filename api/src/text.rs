@@ -32,6 +32,77 @@ impl std::ops::Deref for Text {
     }
 }
 
+/// Declares a JSON string type whose length bounds (and pattern) are stated in the schema
+/// but checked by the operation, so an out-of-bounds value is a 422 naming the field rather
+/// than a 400 for the whole body. Like [`Text`], it accepts only strings without NUL.
+///
+/// `checked_text!(TopicName, min = 1, max = 100);`
+#[macro_export]
+macro_rules! checked_text {
+    ($(#[$meta:meta])* $name:ident, min = $min:expr, max = $max:expr $(, pattern = $pattern:expr)? $(,)?) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub String);
+
+        impl poem_openapi::types::Type for $name {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
+
+            fn name() -> std::borrow::Cow<'static, str> {
+                "string".into()
+            }
+
+            fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+                let mut schema = poem_openapi::registry::MetaSchema::new("string");
+                schema.min_length = Some($min);
+                schema.max_length = Some($max);
+                $(schema.pattern = Some($pattern.to_string());)?
+                poem_openapi::registry::MetaSchemaRef::Inline(Box::new(schema))
+            }
+
+            fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+                Some(self)
+            }
+
+            fn raw_element_iter<'a>(
+                &'a self,
+            ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+
+        impl poem_openapi::types::ParseFromJSON for $name {
+            fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+                <$crate::text::Text as poem_openapi::types::ParseFromJSON>::parse_from_json(value)
+                    .map(|text| Self(text.0))
+                    .map_err(poem_openapi::types::ParseError::propagate)
+            }
+        }
+
+        /// As a query parameter too, any string is taken, for the operation to check.
+        impl poem_openapi::types::ParseFromParameter for $name {
+            fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
+                Ok(Self(value.to_string()))
+            }
+        }
+
+        impl poem_openapi::types::ToJSON for $name {
+            fn to_json(&self) -> Option<serde_json::Value> {
+                Some(serde_json::Value::String(self.0.clone()))
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

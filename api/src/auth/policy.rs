@@ -43,6 +43,16 @@ pub fn manage_location(caller: &Caller, municipality: &str) -> Result<(), ApiErr
     }
 }
 
+/// Guidance topics and their resources are kept by KS.
+pub fn manage_topics(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Ks => Ok(()),
+        Role::Kmd | Role::Municipality => Err(forbidden(
+            "only KS maintains guidance topics and their resources",
+        )),
+    }
+}
+
 /// Meeting places are arranged by KS and the ministry.
 pub fn manage_meeting_places(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
@@ -175,6 +185,13 @@ mod tests {
         assert!(manage_location(&caller(Role::Municipality, Some("0301")), "0301").is_ok());
         assert!(manage_location(&caller(Role::Municipality, Some("1103")), "0301").is_err());
         assert!(manage_location(&caller(Role::Kmd, None), "0301").is_err());
+    }
+
+    #[test]
+    fn only_ks_manages_topics() {
+        assert!(manage_topics(&caller(Role::Ks, None)).is_ok());
+        assert!(manage_topics(&caller(Role::Kmd, None)).is_err());
+        assert!(manage_topics(&caller(Role::Municipality, Some("0301"))).is_err());
     }
 
     #[test]

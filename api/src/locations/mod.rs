@@ -7,6 +7,7 @@ pub mod model;
 pub mod schedule;
 pub mod search;
 pub mod store;
+pub mod topics;
 
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -99,6 +100,10 @@ impl LocationsApi {
         /// One or more statuses (repeat the parameter); default active and
         /// temporarily_closed.
         status: Query<Vec<LocationStatus>>,
+        /// Only locations offering this guidance topic (a slug); repeat the parameter for
+        /// locations offering every one of them.
+        #[oai(validator(max_items = 20))]
+        topic: Query<Option<Vec<crate::topics::model::SlugText>>>,
         /// Words in the name, description or postal place, in any case.
         #[oai(validator(min_length = 1, max_length = 100))]
         q: Query<Option<String>>,
@@ -125,6 +130,7 @@ impl LocationsApi {
             service_mode: service_mode.0,
             host_type: host_type.0,
             statuses: status.0,
+            topics: topic.0.into_iter().flatten().map(|slug| slug.0).collect(),
             q: q.0,
             open_at: open_at.0,
             open_now: open_now.0,

@@ -1,8 +1,8 @@
 //! The wire types of locations and the checked set of fields a location is stored from.
 
 use chrono::{DateTime, Utc};
+use poem_openapi::Object;
 use poem_openapi::types::{Example, MaybeUndefined};
-use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
 use entity::location;
@@ -18,7 +18,7 @@ use crate::values::{
 macro_rules! stored_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Enum)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, poem_openapi::Enum)]
         #[oai(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vmeta])* $variant),+
@@ -40,6 +40,8 @@ macro_rules! stored_enum {
         }
     };
 }
+
+pub(crate) use stored_enum;
 
 stored_enum! {
     /// Who hosts the location.
@@ -120,6 +122,8 @@ pub struct Location {
     pub service_modes: Vec<ServiceMode>,
     /// ISO 639-1 codes of the languages guidance is given in.
     pub languages: Vec<String>,
+    /// Slugs of the guidance topics offered, in alphabetical order (see `/topics`).
+    pub topics: Vec<String>,
     pub accessibility: Vec<Accessibility>,
     #[oai(nullable)]
     pub description: Option<String>,
@@ -170,6 +174,8 @@ impl Location {
             website: m.website,
             service_modes,
             languages,
+            // Filled in by `store::assemble`, which reads them for a whole page at once.
+            topics: Vec::new(),
             accessibility: m
                 .accessibility
                 .split(',')

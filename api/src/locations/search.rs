@@ -7,7 +7,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use entity::{location, location_language, municipality, opening_exception, opening_rule};
+use entity::{
+    location, location_language, location_topic, municipality, opening_exception, opening_rule,
+};
 
 use super::hours::calendar_rows;
 use super::model::{HostType, Location, LocationStatus, ServiceMode};
@@ -15,6 +17,7 @@ use super::store;
 use crate::error::ApiError;
 use crate::municipalities::contains_pattern;
 use crate::pagination::{Page, PageRequest};
+use crate::topics::model::parse_slug;
 use crate::validation::Fields;
 use crate::values::{Coordinates, CountyNumber, LanguageCode, MunicipalityNumber};
 
@@ -31,6 +34,7 @@ pub struct RawFilters {
     pub service_mode: Option<ServiceMode>,
     pub host_type: Option<HostType>,
     pub statuses: Vec<LocationStatus>,
+    pub topics: Vec<String>,
     pub q: Option<String>,
     pub open_at: Option<DateTime<Utc>>,
     pub open_now: Option<bool>,
@@ -86,6 +90,8 @@ pub struct Filters {
     service_mode: Option<ServiceMode>,
     host_type: Option<HostType>,
     statuses: Vec<LocationStatus>,
+    /// Topic slugs the location must all offer.
+    topics: Vec<String>,
     q: Option<String>,
     open_at: Option<DateTime<Utc>>,
     near: Option<Near>,
@@ -102,6 +108,11 @@ impl Filters {
         let county = f.check_optional("county", raw.county.as_deref().map(CountyNumber::parse));
         let language =
             f.check_optional("language", raw.language.as_deref().map(LanguageCode::parse));
+        let topics: Vec<String> = raw
+            .topics
+            .iter()
+            .filter_map(|slug| f.check("topic", parse_slug(slug)))
+            .collect();
         let open_at = match (raw.open_at, raw.open_now) {
             (Some(_), Some(true)) => {
                 f.add("open_now", "give either open_at or open_now, not both");
@@ -132,6 +143,7 @@ impl Filters {
             service_mode: raw.service_mode,
             host_type: raw.host_type,
             statuses,
+            topics,
             q: raw.q.map(|q| q.to_lowercase()),
             open_at,
             near,
@@ -264,6 +276,17 @@ fn base_query(
                     .column(location_language::Column::LocationId)
                     .from(location_language::Entity)
                     .and_where(Expr::col(location_language::Column::Code).eq(language.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    for slug in &filters.topics {
+        query = query.filter(
+            Column::Id.in_subquery(
+                Query::select()
+                    .column(location_topic::Column::LocationId)
+                    .from(location_topic::Entity)
+                    .and_where(Expr::col(location_topic::Column::TopicSlug).eq(slug.as_str()))
                     .to_owned(),
             ),
         );

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use entity::{location, location_language};
+use entity::{location, location_language, location_topic};
 
 use super::model::{Location, LocationFields, ServiceMode};
 use crate::error::ApiError;
@@ -52,18 +52,45 @@ pub async fn languages_of(
     Ok(languages)
 }
 
-/// Turns stored rows into wire locations, with their languages and optional distances.
+/// The topic slugs of each of the given locations, in alphabetical order.
+pub async fn topics_of(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<String>>, ApiError> {
+    let mut topics: HashMap<Uuid, Vec<String>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(topics);
+    }
+    let rows = location_topic::Entity::find()
+        .filter(location_topic::Column::LocationId.is_in(ids.iter().copied()))
+        .order_by_asc(location_topic::Column::TopicSlug)
+        .all(conn)
+        .await?;
+    for row in rows {
+        topics
+            .entry(row.location_id)
+            .or_default()
+            .push(row.topic_slug);
+    }
+    Ok(topics)
+}
+
+/// Turns stored rows into wire locations, with their languages, topics and optional
+/// distances: one query each for the whole page.
 pub async fn assemble(
     conn: &impl ConnectionTrait,
     rows: Vec<(location::Model, Option<f64>)>,
 ) -> Result<Vec<Location>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|(m, _)| m.id).collect();
     let mut languages = languages_of(conn, &ids).await?;
+    let mut topics = topics_of(conn, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|(m, distance)| {
             let codes = languages.remove(&m.id).unwrap_or_default();
-            Location::from_parts(m, codes, distance)
+            let mut location = Location::from_parts(m, codes, distance);
+            location.topics = topics.remove(&location.id).unwrap_or_default();
+            location
         })
         .collect())
 }

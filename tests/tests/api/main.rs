@@ -14,3 +14,4 @@ mod opening_hours;
 mod operations;
 mod spec;
 mod tickets;
+mod topics;

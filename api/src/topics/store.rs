@@ -1,0 +1,236 @@
+//! Reading and writing guidance topics.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use entity::{location, location_topic, topic};
+
+use super::model::{Topic, TopicCategory, TopicFields, ValidNewTopic, parse_slug};
+use crate::audit;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::locations::model::LocationStatus;
+use crate::municipalities::contains_pattern;
+use crate::pagination::{Page, PageRequest};
+use crate::preconditions::check_if_match;
+
+pub const RESOURCE: &str = "topic";
+
+pub fn not_found(slug: &str) -> ApiError {
+    ApiError::NotFound(format!("there is no topic {slug}"))
+}
+
+pub async fn find_model(conn: &impl ConnectionTrait, slug: &str) -> Result<topic::Model, ApiError> {
+    // Anything that is not shaped like a slug cannot name a topic: no need to ask.
+    parse_slug(slug).map_err(|_| not_found(slug))?;
+    topic::Entity::find_by_id(slug)
+        .one(conn)
+        .await?
+        .ok_or_else(|| not_found(slug))
+}
+
+pub async fn find(conn: &impl ConnectionTrait, slug: &str) -> Result<Topic, ApiError> {
+    let model = find_model(conn, slug).await?;
+    Ok(assemble(conn, vec![model]).await?.remove(0))
+}
+
+/// The ids of the locations that count as offering something: active or temporarily closed.
+fn offering_locations() -> SelectStatement {
+    Query::select()
+        .column(location::Column::Id)
+        .from(location::Entity)
+        .and_where(Expr::col(location::Column::Status).is_in([
+            LocationStatus::Active.as_str(),
+            LocationStatus::TemporarilyClosed.as_str(),
+        ]))
+        .to_owned()
+}
+
+/// Turns stored rows into wire topics, counting their locations in one query for the lot.
+pub async fn assemble(
+    conn: &impl ConnectionTrait,
+    models: Vec<topic::Model>,
+) -> Result<Vec<Topic>, ApiError> {
+    let slugs: Vec<String> = models.iter().map(|m| m.slug.clone()).collect();
+    let counts: HashMap<String, i64> = if slugs.is_empty() {
+        HashMap::new()
+    } else {
+        location_topic::Entity::find()
+            .select_only()
+            .column(location_topic::Column::TopicSlug)
+            .column_as(Expr::col(location_topic::Column::LocationId).count(), "n")
+            .filter(location_topic::Column::TopicSlug.is_in(slugs))
+            .filter(location_topic::Column::LocationId.in_subquery(offering_locations()))
+            .group_by(location_topic::Column::TopicSlug)
+            .into_tuple::<(String, i64)>()
+            .all(conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            let count = counts.get(&m.slug).copied().unwrap_or(0);
+            Topic::from_model(m, count)
+        })
+        .collect())
+}
+
+/// The filters of the topic list.
+pub struct ListFilter {
+    pub q: Option<String>,
+    pub category: Option<TopicCategory>,
+    pub in_scope: Option<bool>,
+    pub include_retired: bool,
+}
+
+/// Topics by `sort_order`, then slug.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &ListFilter,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<Page<Topic>, ApiError> {
+    use topic::Column;
+    let page = PageRequest::<(i32, String)>::new(limit, cursor)?;
+    let mut query = topic::Entity::find()
+        .order_by_asc(Column::SortOrder)
+        .order_by_asc(Column::Slug);
+    if !filter.include_retired {
+        query = query.filter(Column::RetiredAt.is_null());
+    }
+    if let Some(q) = &filter.q {
+        query = query.filter(
+            Expr::col((topic::Entity, Column::SearchText))
+                .like(contains_pattern(&q.to_lowercase())),
+        );
+    }
+    if let Some(category) = filter.category {
+        query = query.filter(Column::Category.eq(category.as_str()));
+    }
+    if let Some(in_scope) = filter.in_scope {
+        query = query.filter(Column::InScope.eq(in_scope));
+    }
+    if let Some((order, slug)) = &page.after {
+        query = query.filter(
+            Cond::any().add(Column::SortOrder.gt(*order)).add(
+                Column::SortOrder
+                    .eq(*order)
+                    .and(Column::Slug.gt(slug.as_str())),
+            ),
+        );
+    }
+    let rows = query.limit(page.fetch()).all(conn).await?;
+    let rows = page.page::<_, topic::Model>(rows, |m| (m.sort_order, m.slug.clone()));
+    Ok(Page {
+        items: assemble(conn, rows.items).await?,
+        next_cursor: rows.next_cursor,
+    })
+}
+
+fn columns(fields: &TopicFields, row: &mut topic::ActiveModel) {
+    row.name_nb = Set(fields.name_nb.clone());
+    row.name_nn = Set(fields.name_nn.clone());
+    row.name_en = Set(fields.name_en.clone());
+    row.description_nb = Set(fields.description_nb.clone());
+    row.description_nn = Set(fields.description_nn.clone());
+    row.description_en = Set(fields.description_en.clone());
+    row.category = Set(fields.category.as_str().to_string());
+    row.in_scope = Set(fields.in_scope);
+    row.sort_order = Set(fields.sort_order);
+    row.search_text = Set(fields.search_text());
+}
+
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    new: &ValidNewTopic,
+) -> Result<Topic, ApiError> {
+    if topic::Entity::find_by_id(new.slug.as_str())
+        .count(conn)
+        .await?
+        > 0
+    {
+        return Err(ApiError::Conflict(format!(
+            "there is already a topic {}",
+            new.slug
+        )));
+    }
+    let now = Utc::now();
+    let mut row = topic::ActiveModel {
+        slug: Set(new.slug.clone()),
+        retired_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    columns(&new.fields, &mut row);
+    row.insert(conn).await?;
+    audit::record(
+        conn,
+        caller,
+        "create",
+        RESOURCE,
+        &new.slug,
+        format!("created {}", new.fields.name_nb),
+    )
+    .await?;
+    find(conn, &new.slug).await
+}
+
+/// Applies checked changes over the version named by `If-Match`.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    slug: &str,
+    if_match: Option<&str>,
+    changes: super::model::TopicChanges,
+) -> Result<Topic, ApiError> {
+    let current = find_model(conn, slug).await?;
+    let mut fields = TopicFields::from_stored(&current);
+    let changed = fields.apply(changes)?;
+    check_if_match(if_match, current.version)?;
+    let now = Utc::now();
+    let (action, retired_at) = match (current.retired_at, fields.retired) {
+        (None, true) => ("retire", Some(now)),
+        (Some(_), false) => ("reinstate", None),
+        (kept, _) => ("update", kept),
+    };
+    let mut row = topic::ActiveModel {
+        retired_at: Set(retired_at),
+        version: Set(current.version + 1),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    columns(&fields, &mut row);
+    // The version in the WHERE clause makes the check and the write one atomic step.
+    let result = topic::Entity::update_many()
+        .set(row)
+        .filter(topic::Column::Slug.eq(slug))
+        .filter(topic::Column::Version.eq(current.version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(ApiError::PreconditionFailed {
+            current_version: current.version + 1,
+        });
+    }
+    audit::record(
+        conn,
+        caller,
+        action,
+        RESOURCE,
+        slug,
+        format!("changed {}", changed.join(", ")),
+    )
+    .await?;
+    find(conn, slug).await
+}
