@@ -61,7 +61,9 @@ pub struct GrantScheme {
     pub remaining_nok: i64,
     /// Applications are taken from this instant (RFC 3339, UTC) ...
     pub opens_at: DateTime<Utc>,
-    /// ... until this instant (exclusive): an application at or after it is refused.
+    /// ... until this instant (exclusive), compared with the server clock: an application
+    /// or an edit at or after it is refused. An instant, not a date: to close at the end of
+    /// a day in Norway, send e.g. `2027-03-01T23:59:59+01:00`.
     pub deadline: DateTime<Utc>,
     pub status: SchemeStatus,
     pub applications: ApplicationCounts,
@@ -120,7 +122,8 @@ pub struct NewGrantScheme {
     pub budget_nok: i64,
     /// When applications open (RFC 3339); stored to the second.
     pub opens_at: DateTime<Utc>,
-    /// When applications close (RFC 3339, exclusive); after `opens_at`.
+    /// When applications close: an instant (RFC 3339, any offset; exclusive), after
+    /// `opens_at`.
     pub deadline: DateTime<Utc>,
     /// `draft` (the default) or `open`.
     pub status: Option<SchemeStatus>,
@@ -577,8 +580,9 @@ impl GrantsApi {
     /// Apply for a grant
     ///
     /// A municipality applies, once per scheme (409 on a second, withdrawn ones included),
-    /// while the scheme is `open`, from `opens_at` and before its `deadline` (422 with the
-    /// reason otherwise), for at most the scheme's budget. Send an `Idempotency-Key` to make
+    /// while the scheme is `open`, from `opens_at` and before its `deadline` (instants,
+    /// compared with the server clock in UTC; 422 with the reason otherwise), for at most
+    /// the scheme's budget. Send an `Idempotency-Key` to make
     /// a retry safe.
     #[oai(
         path = "/grant-schemes/:id/applications",

@@ -54,13 +54,6 @@ pub enum ApplicationStatus {
 }
 
 impl ApplicationStatus {
-    pub const ALL: [Self; 4] = [
-        Self::Submitted,
-        Self::Withdrawn,
-        Self::Approved,
-        Self::Rejected,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Submitted => "submitted",

@@ -239,3 +239,20 @@ db_test! {
         }
     }
 }
+
+#[test]
+fn the_spec_documents_both_media_types_and_the_406() {
+    let spec: Value = serde_json::from_str(&digihjelpen::app::spec()).unwrap();
+    let responses = &spec["paths"]["/api/v1/statistics/coverage"]["get"]["responses"];
+    let content = responses["200"]["content"].as_object().unwrap();
+    let types: Vec<&str> = content.keys().map(String::as_str).collect();
+    assert_eq!(types, ["application/json", "text/csv"]);
+    assert_eq!(
+        content["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Coverage"
+    );
+    assert_eq!(content["text/csv"]["schema"]["type"], "string");
+    assert!(responses["406"]["content"]["application/problem+json"].is_object());
+    let deadline = &spec["components"]["schemas"]["GrantScheme"]["properties"]["deadline"];
+    assert_eq!(deadline["format"], "date-time");
+}
