@@ -10,6 +10,8 @@ use poem_openapi::OpenApiService;
 
 use crate::audit::AuditApi;
 use crate::counties::CountiesApi;
+use crate::coverage::CoverageApi;
+use crate::grants::GrantsApi;
 use crate::locations::LocationsApi;
 use crate::locations::hours::OpeningHoursApi;
 use crate::locations::topics::LocationTopicsApi;
@@ -37,6 +39,8 @@ type Apis = (
     MeetingPlacesApi,
     RegistrationsApi,
     MeetingPlaceFeedApi,
+    GrantsApi,
+    CoverageApi,
     AuditApi,
 );
 
@@ -73,6 +77,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             MeetingPlacesApi,
             RegistrationsApi,
             MeetingPlaceFeedApi,
+            GrantsApi,
+            CoverageApi,
             AuditApi,
         ),
         "Digihjelpen API",

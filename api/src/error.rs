@@ -38,6 +38,10 @@ pub struct ProblemDetails {
     /// of room, status 409 only).
     #[oai(skip_serializing_if_is_none)]
     pub remaining_capacity: Option<i32>,
+    /// The kroner a grant scheme still has to grant (an approval refused for lack of budget,
+    /// status 409 only).
+    #[oai(skip_serializing_if_is_none)]
+    pub remaining_budget_nok: Option<i64>,
 }
 
 impl poem_openapi::types::Example for ProblemDetails {
@@ -87,6 +91,10 @@ pub enum ApiError {
         detail: String,
         remaining_capacity: i32,
     },
+    #[error("{detail}")]
+    BudgetExceeded { detail: String, remaining_nok: i64 },
+    #[error("{0}")]
+    NotAcceptable(String),
     #[error("this operation needs an If-Match header with the ETag of the version you read")]
     PreconditionRequired,
     #[error("the request has invalid fields")]
@@ -109,7 +117,10 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) | Self::CapacityExceeded { .. } => StatusCode::CONFLICT,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            Self::Conflict(_) | Self::CapacityExceeded { .. } | Self::BudgetExceeded { .. } => {
+                StatusCode::CONFLICT
+            }
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -132,6 +143,9 @@ impl ApiError {
         } = self
         {
             problem.remaining_capacity = Some(*remaining_capacity);
+        }
+        if let Self::BudgetExceeded { remaining_nok, .. } = self {
+            problem.remaining_budget_nok = Some(*remaining_nok);
         }
         problem
     }
@@ -171,6 +185,7 @@ impl ProblemDetails {
             errors: None,
             current_version: None,
             remaining_capacity: None,
+            remaining_budget_nok: None,
         }
     }
 
@@ -274,10 +289,11 @@ pub const E409: u32 = 1 << 4;
 pub const E412: u32 = 1 << 5;
 pub const E422: u32 = 1 << 6;
 pub const E428: u32 = 1 << 7;
+pub const E406: u32 = 1 << 8;
 /// What every operation that needs a token can answer besides its own errors.
 pub const AUTH: u32 = E401 | E403;
 
-const DOCUMENTED: [(u32, u16, &str); 10] = [
+const DOCUMENTED: [(u32, u16, &str); 11] = [
     (
         E400,
         400,
@@ -286,6 +302,11 @@ const DOCUMENTED: [(u32, u16, &str); 10] = [
     (E401, 401, "The bearer token is missing or invalid."),
     (E403, 403, "The caller's role does not allow this."),
     (E404, 404, "Not found, or not visible to the caller."),
+    (
+        E406,
+        406,
+        "None of the media types in `Accept` can be served.",
+    ),
     (E409, 409, "Conflicts with the current state."),
     (E412, 412, "If-Match does not match the current version."),
     (

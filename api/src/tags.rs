@@ -24,6 +24,12 @@ pub enum ApiTags {
     Tickets,
     /// Regional meeting places, municipalities' registrations, and the calendar feed.
     MeetingPlaces,
+    /// Grant schemes of the ministry, the municipalities' applications, and the decisions
+    /// on them.
+    Grants,
+    /// Coverage: which municipalities have a Digihjelp offer, which were funded, per county
+    /// and nationally.
+    Statistics,
     /// Who changed what, and when (KS and the ministry).
     Audit,
 }

@@ -2,6 +2,8 @@
 
 pub mod audit_entry;
 pub mod county;
+pub mod grant_application;
+pub mod grant_scheme;
 pub mod idempotency_key;
 pub mod location;
 pub mod location_language;

@@ -8,6 +8,7 @@ mod m20261123_000003_locations;
 mod m20261123_000010_meeting_places;
 mod m20261123_000020_tickets;
 mod m20261201_000030_topics;
+mod m20261201_000040_grants;
 mod reference;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_meeting_places::Migration),
             Box::new(m20261123_000020_tickets::Migration),
             Box::new(m20261201_000030_topics::Migration),
+            Box::new(m20261201_000040_grants::Migration),
         ]
     }
 }

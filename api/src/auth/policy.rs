@@ -83,6 +83,46 @@ pub fn registrations_visible_to(caller: &Caller) -> Option<&str> {
     }
 }
 
+/// Grant schemes are announced and changed by the ministry.
+pub fn manage_grant_schemes(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Kmd => Ok(()),
+        Role::Ks | Role::Municipality => {
+            Err(forbidden("grant schemes are announced by the ministry"))
+        }
+    }
+}
+
+/// A municipality applies for a grant, and edits or withdraws its own application; the
+/// answer is its number.
+pub fn apply_for_grant(caller: &Caller) -> Result<&str, ApiError> {
+    match (caller.role, &caller.municipality) {
+        (Role::Municipality, Some(number)) => Ok(number.as_str()),
+        _ => Err(forbidden(
+            "municipalities apply for grants; KS and the ministry read applications",
+        )),
+    }
+}
+
+/// Whose applications a caller sees: KS and the ministry all (`None`), a municipality only
+/// its own.
+pub fn applications_visible_to(caller: &Caller) -> Option<&str> {
+    match caller.role {
+        Role::Ks | Role::Kmd => None,
+        Role::Municipality => Some(caller.municipality.as_ref().map_or("", |m| m.as_str())),
+    }
+}
+
+/// Applications are decided by the ministry.
+pub fn decide_grant_applications(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Kmd => Ok(()),
+        Role::Ks | Role::Municipality => {
+            Err(forbidden("grant applications are decided by the ministry"))
+        }
+    }
+}
+
 /// The audit log is read by KS and the ministry.
 pub fn read_audit_log(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
@@ -257,5 +297,24 @@ mod tests {
         assert_eq!(registrations_visible_to(&ks), None);
         assert_eq!(registrations_visible_to(&kmd), None);
         assert_eq!(registrations_visible_to(&oslo), Some("0301"));
+    }
+
+    #[test]
+    fn the_ministry_runs_grants_and_municipalities_apply() {
+        let ks = caller(Role::Ks, None);
+        let kmd = caller(Role::Kmd, None);
+        let oslo = caller(Role::Municipality, Some("0301"));
+        assert!(manage_grant_schemes(&kmd).is_ok());
+        assert!(manage_grant_schemes(&ks).is_err());
+        assert!(manage_grant_schemes(&oslo).is_err());
+        assert!(decide_grant_applications(&kmd).is_ok());
+        assert!(decide_grant_applications(&ks).is_err());
+        assert!(decide_grant_applications(&oslo).is_err());
+        assert_eq!(apply_for_grant(&oslo).unwrap(), "0301");
+        assert!(apply_for_grant(&ks).is_err());
+        assert!(apply_for_grant(&kmd).is_err());
+        assert_eq!(applications_visible_to(&ks), None);
+        assert_eq!(applications_visible_to(&kmd), None);
+        assert_eq!(applications_visible_to(&oslo), Some("0301"));
     }
 }

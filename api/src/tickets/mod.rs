@@ -100,6 +100,20 @@ pub enum TicketStatus {
     Closed,
 }
 
+impl TicketStatus {
+    /// The statuses of a ticket that is dealt with; every other status counts as open.
+    pub const DONE: [Self; 2] = [Self::Resolved, Self::Closed];
+
+    pub fn is_open(self) -> bool {
+        !Self::DONE.contains(&self)
+    }
+
+    /// The value stored in the `status` column.
+    pub fn as_db(self) -> String {
+        to_db(&self)
+    }
+}
+
 /// The body a ticket is referred to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]

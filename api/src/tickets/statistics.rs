@@ -87,7 +87,7 @@ fn figures<'a>(tickets: impl Iterator<Item = &'a Times>) -> TicketFigures {
     let mut resolutions = Vec::new();
     for t in tickets {
         count += 1;
-        if !matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed) {
+        if t.status.is_open() {
             open_count += 1;
         }
         first_responses.extend(t.first_response);
