@@ -115,7 +115,7 @@ run_database() { # $1 = label, $2 = DATABASE_URL
   local script schedule_script
   script=$(by_id_script "$WORK/ids" "")
   cp "$script" "$WORK/get.lua"
-  schedule_script=$(by_id_script "$WORK/ids" "/schedule?from=2026-12-01\&to=2026-12-31")
+  schedule_script=$(by_id_script "$WORK/ids" "/schedule?from=2026-12-01&to=2026-12-31")
   cp "$schedule_script" "$WORK/schedule.lua"
 
   local floor
