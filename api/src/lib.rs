@@ -19,6 +19,7 @@ pub mod meeting_places;
 pub mod municipalities;
 pub mod operations;
 pub mod pagination;
+pub mod params;
 pub mod preconditions;
 pub mod state;
 pub mod tags;

@@ -217,7 +217,6 @@ pub struct NewLocation {
     #[oai(nullable)]
     pub description: Option<Text>,
     /// Default `active`.
-    #[oai(nullable)]
     pub status: Option<LocationStatus>,
     /// At most 500 characters.
     #[oai(nullable)]
@@ -249,7 +248,7 @@ impl Example for NewLocation {
             languages: vec![Text("nb".into()), Text("en".into()), Text("ar".into())],
             accessibility: vec![Accessibility::StepFreeAccess, Accessibility::HearingLoop],
             description: Some(Text("Hjelp med mobil, nettbrett og PC.".into())),
-            status: None,
+            status: Some(LocationStatus::Active),
             alert: None,
             opens_on_holidays: false,
             last_verified_at: None,
@@ -263,9 +262,7 @@ impl Example for NewLocation {
 pub struct LocationChanges {
     #[oai(nullable)]
     pub name: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub host_type: MaybeUndefined<HostType>,
-    #[oai(nullable)]
     pub address: MaybeUndefined<AddressInput>,
     /// Latitude and longitude change together.
     #[oai(nullable)]
@@ -278,7 +275,6 @@ pub struct LocationChanges {
     pub email: MaybeUndefined<Text>,
     #[oai(nullable)]
     pub website: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub service_modes: MaybeUndefined<Vec<ServiceMode>>,
     #[oai(nullable)]
     pub languages: MaybeUndefined<Vec<Text>>,
@@ -286,11 +282,9 @@ pub struct LocationChanges {
     pub accessibility: MaybeUndefined<Vec<Accessibility>>,
     #[oai(nullable)]
     pub description: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub status: MaybeUndefined<LocationStatus>,
     #[oai(nullable)]
     pub alert: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub opens_on_holidays: MaybeUndefined<bool>,
     #[oai(nullable)]
     pub last_verified_at: MaybeUndefined<DateTime<Utc>>,

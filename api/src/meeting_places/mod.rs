@@ -187,7 +187,6 @@ pub struct NewMeetingPlace {
     /// Before `starts_at`.
     pub registration_deadline: DateTime<Utc>,
     /// `planned` (the default) or `open`.
-    #[oai(nullable)]
     pub status: Option<MeetingPlaceStatus>,
 }
 
@@ -227,7 +226,6 @@ pub struct MeetingPlaceChanges {
     /// Replaces the organisers.
     #[oai(nullable)]
     pub organisers: MaybeUndefined<Vec<Organiser>>,
-    #[oai(nullable)]
     pub format: MaybeUndefined<MeetingFormat>,
     #[oai(nullable)]
     pub venue_address: MaybeUndefined<Text>,
@@ -242,7 +240,6 @@ pub struct MeetingPlaceChanges {
     pub capacity: MaybeUndefined<i32>,
     #[oai(nullable)]
     pub registration_deadline: MaybeUndefined<DateTime<Utc>>,
-    #[oai(nullable)]
     pub status: MaybeUndefined<MeetingPlaceStatus>,
     /// Required when `status` becomes `cancelled`; up to 500 characters.
     #[oai(nullable)]
@@ -320,7 +317,7 @@ impl MeetingPlacesApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only meeting places serving this county, e.g. `03`.
-        county: Query<Option<String>>,
+        county: Query<Option<crate::params::KnownCountyParam>>,
         /// Only meeting places with this status.
         status: Query<Option<MeetingPlaceStatus>>,
         /// Only meeting places of this format.
@@ -337,7 +334,7 @@ impl MeetingPlacesApi {
     ) -> Result<MeetingPlaceListResponse, Failure<{ E400 | E422 }>> {
         let page = PageRequest::new(limit.0, cursor.0.as_deref())?;
         let filter = ListFilter {
-            county: county.0,
+            county: crate::params::value(county.0),
             status: status.0,
             format: format.0,
             from: from.0,
@@ -351,6 +348,8 @@ impl MeetingPlacesApi {
     }
 
     /// Get a meeting place
+    ///
+    /// Anyone, with the participants it still has room for.
     #[oai(
         path = "/meeting-places/:id",
         method = "get",

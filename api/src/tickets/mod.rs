@@ -255,7 +255,6 @@ pub struct NewTicket {
     pub body: Text,
     pub category: TicketCategory,
     /// The priority the municipality asks for (default `normal`); KS may change it.
-    #[oai(nullable)]
     pub priority: Option<TicketPriority>,
 }
 
@@ -282,11 +281,8 @@ impl poem_openapi::types::Example for NewTicket {
 pub struct TicketChanges {
     /// The new status, within the allowed transitions; `referred` goes through
     /// `refer_ticket`.
-    #[oai(nullable)]
     pub status: MaybeUndefined<TicketStatus>,
-    #[oai(nullable)]
     pub priority: MaybeUndefined<TicketPriority>,
-    #[oai(nullable)]
     pub category: MaybeUndefined<TicketCategory>,
     /// Replaces the tags: at most 10 slugs of lower-case letters, digits and hyphens, each
     /// at most 30 characters.
@@ -429,7 +425,7 @@ impl TicketsApi {
         #[oai(validator(min_length = 1, max_length = 255))]
         assignee: Query<Option<String>>,
         /// Only tickets of this municipality, e.g. `0301`.
-        municipality: Query<Option<String>>,
+        municipality: Query<Option<crate::params::MunicipalityParam>>,
         /// Only tickets with this tag.
         tag: Query<Option<String>>,
         /// Part of the subject or body, in any case (`søknad` finds "Søknad").
@@ -448,7 +444,9 @@ impl TicketsApi {
         let mut fields = Fields::default();
         let municipality = fields.check_optional(
             "municipality",
-            municipality.0.as_deref().map(MunicipalityNumber::parse),
+            crate::params::value(municipality.0)
+                .as_deref()
+                .map(MunicipalityNumber::parse),
         );
         let tag = fields.check_optional("tag", tag.0.as_deref().map(parse_tag));
         fields.finish()?;
