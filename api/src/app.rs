@@ -99,7 +99,9 @@ pub fn spec() -> String {
 ///   their schemas carry `additionalProperties: false`;
 /// - an operation with a body answers 415 when the body is not JSON;
 /// - `If-Match` is required where it is a parameter: the server answers 428 without it, so a
-///   generated client should make callers pass it.
+///   generated client should make callers pass it;
+/// - `Idempotency-Key` is 1 to 255 visible ASCII characters;
+/// - the body of a change (`update_*`) names at least one field.
 fn complete_spec(spec: &mut serde_json::Value) {
     use serde_json::{Value, json};
 
@@ -156,11 +158,19 @@ fn complete_spec(spec: &mut serde_json::Value) {
     dates(spec);
     nullable_refs(spec);
     let mut request_schemas = Vec::new();
+    let mut patch_schemas = Vec::new();
     if let Some(paths) = spec["paths"].as_object_mut() {
         for operation in paths.values_mut().filter_map(Value::as_object_mut) {
             for operation in operation.values_mut().filter_map(Value::as_object_mut) {
                 if let Some(body) = operation.get("requestBody") {
                     refs(body, &mut request_schemas);
+                    if operation
+                        .get("operationId")
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| id.starts_with("update_"))
+                    {
+                        refs(body, &mut patch_schemas);
+                    }
                     operation["responses"]["415"] = json!({
                         "description": "The body is not `application/json`.",
                         "content": {"application/problem+json": {
@@ -176,10 +186,24 @@ fn complete_spec(spec: &mut serde_json::Value) {
                 {
                     if parameter["in"] == "header" && parameter["name"] == "If-Match" {
                         parameter["required"] = json!(true);
+                        // A blank one counts as missing (428).
+                        parameter["schema"]["pattern"] = json!("\\S");
+                    }
+                    // The rule of `idempotency::create_once`: 1 to 255 visible ASCII
+                    // characters (HTTP drops the spaces and tabs around a header value).
+                    if parameter["in"] == "header" && parameter["name"] == "Idempotency-Key" {
+                        parameter["schema"] = json!({
+                            "type": "string",
+                            "pattern": "^[ \t]*[!-~]{1,255}[ \t]*$"
+                        });
                     }
                 }
             }
         }
+    }
+    // A change names at least one field (the server answers `{}` with 422).
+    for name in patch_schemas {
+        spec["components"]["schemas"][&name]["minProperties"] = json!(1);
     }
     // Request types and the types nested in them.
     let schemas = spec["components"]["schemas"].clone();

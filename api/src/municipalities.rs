@@ -167,9 +167,7 @@ pub struct MunicipalityChanges {
     pub digihjelp_email: MaybeUndefined<Text>,
     #[oai(nullable)]
     pub digihjelp_phone: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub name: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub county_number: MaybeUndefined<Text>,
     #[oai(nullable)]
     pub organization_number: MaybeUndefined<Text>,

@@ -260,7 +260,6 @@ impl Example for NewLocation {
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct LocationChanges {
-    #[oai(nullable)]
     pub name: MaybeUndefined<Text>,
     pub host_type: MaybeUndefined<HostType>,
     pub address: MaybeUndefined<AddressInput>,

@@ -216,29 +216,21 @@ impl Example for NewMeetingPlace {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct MeetingPlaceChanges {
-    #[oai(nullable)]
     pub title: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub description: MaybeUndefined<Text>,
     /// Replaces the set of counties.
-    #[oai(nullable)]
     pub counties: MaybeUndefined<Vec<Text>>,
     /// Replaces the organisers.
-    #[oai(nullable)]
     pub organisers: MaybeUndefined<Vec<Organiser>>,
     pub format: MaybeUndefined<MeetingFormat>,
     #[oai(nullable)]
     pub venue_address: MaybeUndefined<Text>,
     #[oai(nullable)]
     pub online_url: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub starts_at: MaybeUndefined<DateTime<Utc>>,
-    #[oai(nullable)]
     pub ends_at: MaybeUndefined<DateTime<Utc>>,
     /// Not below the participants already registered.
-    #[oai(nullable)]
     pub capacity: MaybeUndefined<i32>,
-    #[oai(nullable)]
     pub registration_deadline: MaybeUndefined<DateTime<Utc>>,
     pub status: MaybeUndefined<MeetingPlaceStatus>,
     /// Required when `status` becomes `cancelled`; up to 500 characters.

@@ -286,7 +286,6 @@ pub struct TicketChanges {
     pub category: MaybeUndefined<TicketCategory>,
     /// Replaces the tags: at most 10 slugs of lower-case letters, digits and hyphens, each
     /// at most 30 characters.
-    #[oai(nullable)]
     pub tags: MaybeUndefined<Vec<Text>>,
     /// The `sub` of the KS staff member to handle it; `null` unassigns.
     #[oai(nullable)]
