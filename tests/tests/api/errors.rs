@@ -23,7 +23,7 @@ db_test! {
         assert_eq!(oslo.header("allow"), Some("GET, PATCH"));
         let location = app.call(Method::POST, "/api/v1/locations/0195f4c2-7d1c-7a4e-9b1a-3f2e1d0c9b8a").send().await;
         location.expect(405);
-        assert_eq!(location.header("allow"), Some("GET, PATCH, DELETE"));
+        assert_eq!(location.header("allow"), Some("DELETE, GET, PATCH"));
     }
 }
 
