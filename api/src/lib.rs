@@ -18,6 +18,7 @@ pub mod me;
 pub mod meeting_places;
 pub mod municipalities;
 pub mod operations;
+pub mod optional;
 pub mod pagination;
 pub mod params;
 pub mod preconditions;

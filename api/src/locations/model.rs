@@ -209,21 +209,18 @@ pub struct NewLocation {
     /// At least one.
     pub service_modes: Vec<ServiceMode>,
     /// ISO 639-1 codes, e.g. `["nb", "en", "ar"]`.
-    #[oai(default)]
-    pub languages: Vec<Text>,
-    #[oai(default)]
-    pub accessibility: Vec<Accessibility>,
+    pub languages: crate::optional::NotNull<Vec<Text>>,
+    pub accessibility: crate::optional::NotNull<Vec<Accessibility>>,
     /// At most 2,000 characters.
     #[oai(nullable)]
     pub description: Option<Text>,
     /// Default `active`.
-    pub status: Option<LocationStatus>,
+    pub status: crate::optional::NotNull<LocationStatus>,
     /// At most 500 characters.
     #[oai(nullable)]
     pub alert: Option<Text>,
     /// Default false: public holidays close the location.
-    #[oai(default)]
-    pub opens_on_holidays: bool,
+    pub opens_on_holidays: crate::optional::NotNull<bool>,
     #[oai(nullable)]
     pub last_verified_at: Option<DateTime<Utc>>,
 }
@@ -245,12 +242,19 @@ impl Example for NewLocation {
             email: Some(Text("digihjelp@deichman.no".into())),
             website: Some(Text("https://deichman.no/digihjelp".into())),
             service_modes: vec![ServiceMode::DropIn, ServiceMode::Appointment],
-            languages: vec![Text("nb".into()), Text("en".into()), Text("ar".into())],
-            accessibility: vec![Accessibility::StepFreeAccess, Accessibility::HearingLoop],
+            languages: crate::optional::NotNull(Some(vec![
+                Text("nb".into()),
+                Text("en".into()),
+                Text("ar".into()),
+            ])),
+            accessibility: crate::optional::NotNull(Some(vec![
+                Accessibility::StepFreeAccess,
+                Accessibility::HearingLoop,
+            ])),
             description: Some(Text("Hjelp med mobil, nettbrett og PC.".into())),
-            status: Some(LocationStatus::Active),
+            status: crate::optional::NotNull(Some(LocationStatus::Active)),
             alert: None,
-            opens_on_holidays: false,
+            opens_on_holidays: crate::optional::NotNull(Some(false)),
             last_verified_at: None,
         }
     }
@@ -424,7 +428,7 @@ impl LocationFields {
         let email = f.check_optional("email", new.email.as_deref().map(Email::parse));
         let website = f.check_optional("website", new.website.as_deref().map(WebUrl::parse));
         let modes = service_modes(&mut f, &new.service_modes);
-        let languages = languages(&mut f, &new.languages);
+        let languages = languages(&mut f, new.languages.0.as_deref().unwrap_or_default());
         let description = f.check_optional(
             "description",
             new.description.as_deref().map(optional_text(2000)),
@@ -446,11 +450,11 @@ impl LocationFields {
             website: website.expect("checked"),
             service_modes: modes.expect("checked"),
             languages: languages.expect("checked"),
-            accessibility: dedup(&new.accessibility),
+            accessibility: dedup(new.accessibility.0.as_deref().unwrap_or_default()),
             description: description.expect("checked"),
-            status: new.status.unwrap_or(LocationStatus::Active),
+            status: new.status.0.unwrap_or(LocationStatus::Active),
             alert: alert.expect("checked"),
-            opens_on_holidays: new.opens_on_holidays,
+            opens_on_holidays: new.opens_on_holidays.0.unwrap_or(false),
             last_verified_at: last_verified_at.expect("checked"),
         })
     }

@@ -187,7 +187,7 @@ pub struct NewMeetingPlace {
     /// Before `starts_at`.
     pub registration_deadline: DateTime<Utc>,
     /// `planned` (the default) or `open`.
-    pub status: Option<MeetingPlaceStatus>,
+    pub status: crate::optional::NotNull<MeetingPlaceStatus>,
 }
 
 impl Example for NewMeetingPlace {
@@ -205,7 +205,7 @@ impl Example for NewMeetingPlace {
             ends_at: example.ends_at,
             capacity: example.capacity,
             registration_deadline: example.registration_deadline,
-            status: Some(MeetingPlaceStatus::Planned),
+            status: crate::optional::NotNull(Some(MeetingPlaceStatus::Planned)),
         }
     }
 }

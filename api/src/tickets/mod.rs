@@ -255,7 +255,7 @@ pub struct NewTicket {
     pub body: Text,
     pub category: TicketCategory,
     /// The priority the municipality asks for (default `normal`); KS may change it.
-    pub priority: Option<TicketPriority>,
+    pub priority: crate::optional::NotNull<TicketPriority>,
 }
 
 impl poem_openapi::types::Example for NewTicket {
@@ -270,7 +270,7 @@ impl poem_openapi::types::Example for NewTicket {
                     .into(),
             ),
             category: TicketCategory::Grants,
-            priority: Some(TicketPriority::Normal),
+            priority: crate::optional::NotNull(Some(TicketPriority::Normal)),
         }
     }
 }
@@ -311,8 +311,7 @@ pub struct NewTicketMessage {
     /// At most 20,000 characters.
     pub body: Text,
     /// An internal note, seen by KS only (default `false`).
-    #[oai(default)]
-    pub internal: bool,
+    pub internal: crate::optional::NotNull<bool>,
 }
 
 impl poem_openapi::types::Example for NewTicketMessage {
@@ -321,7 +320,7 @@ impl poem_openapi::types::Example for NewTicketMessage {
             body: Text(
                 "Ja, tilskuddet kan dekke lønn. Se kunngjøringen for 2026 for detaljene.".into(),
             ),
-            internal: false,
+            internal: crate::optional::NotNull(Some(false)),
         }
     }
 }
@@ -677,11 +676,11 @@ impl TicketsApi {
         idempotency_key: Header<Option<String>>,
     ) -> Result<TicketMessageCreatedResponse, Failure<{ E400 | AUTH | E404 | E409 | E422 }>> {
         let caller = &auth.0;
-        if body.0.internal {
+        if body.0.internal.0 == Some(true) {
             policy::write_internal_notes(caller)?;
         }
         let text = fields_one("body", parse_body(&body.0.body, BODY_MAX))?;
-        let internal = body.0.internal;
+        let internal = body.0.internal.0 == Some(true);
         // The key is scoped to the ticket: the same key on another ticket is another request.
         let ticket_id = Uuid::parse_str(&id.0).map_err(|_| not_found(&id.0))?;
         let operation = format!("create_ticket_message {ticket_id}");
@@ -978,7 +977,7 @@ fn validate_new(body: &NewTicket) -> Result<ValidNewTicket, ApiError> {
         subject: subject.expect("checked"),
         body: text.expect("checked"),
         category: body.category,
-        priority: body.priority.unwrap_or(TicketPriority::Normal),
+        priority: body.priority.0.unwrap_or(TicketPriority::Normal),
     })
 }
 
