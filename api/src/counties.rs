@@ -89,6 +89,8 @@ impl CountiesApi {
     }
 
     /// Get a county
+    ///
+    /// Anyone. 404 for a number that is not a county.
     #[oai(
         path = "/counties/:number",
         method = "get",

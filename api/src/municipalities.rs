@@ -167,9 +167,7 @@ pub struct MunicipalityChanges {
     pub digihjelp_email: MaybeUndefined<Text>,
     #[oai(nullable)]
     pub digihjelp_phone: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub name: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub county_number: MaybeUndefined<Text>,
     #[oai(nullable)]
     pub organization_number: MaybeUndefined<Text>,
@@ -234,6 +232,19 @@ pub enum MunicipalityResponse {
     NotModified,
 }
 
+/// The answer to a change: never a 304.
+#[derive(ApiResponse)]
+pub enum MunicipalityUpdated {
+    /// The municipality as changed.
+    #[oai(status = 200)]
+    Ok(
+        Json<Box<Municipality>>,
+        /// The new version, for the next `If-Match`.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
 #[derive(ApiResponse)]
 pub enum MunicipalityCreatedResponse {
     /// The municipality was created (or, for a retried `Idempotency-Key`, had been).
@@ -264,7 +275,7 @@ impl MunicipalitiesApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only municipalities of this county, e.g. `03`.
-        county: Query<Option<String>>,
+        county: Query<Option<crate::params::KnownCountyParam>>,
         /// Only municipalities with (`true`) or without (`false`) a Digihjelp offer.
         has_digihjelp: Query<Option<bool>>,
         /// Part of the name, in any case (`bø` finds Bø and Bømlo).
@@ -280,7 +291,7 @@ impl MunicipalitiesApi {
         let mut query = municipality::Entity::find()
             .find_also_related(county::Entity)
             .order_by_asc(municipality::Column::Number);
-        if let Some(county) = county.0 {
+        if let Some(county) = crate::params::value(county.0) {
             let county =
                 CountyNumber::parse(&county).map_err(|m| ApiError::invalid("county", m))?;
             require_county(state.db.conn(), county.as_str(), "county").await?;
@@ -313,6 +324,8 @@ impl MunicipalitiesApi {
     }
 
     /// Get a municipality
+    ///
+    /// Anyone; the `ETag` is its version, to send back in `If-Match` when changing it.
     #[oai(
         path = "/municipalities/:number",
         method = "get",
@@ -388,7 +401,7 @@ impl MunicipalitiesApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: Json<MunicipalityChanges>,
-    ) -> Result<MunicipalityResponse, Failure<{ E400 | AUTH | E404 | E409 | E412 | E422 | E428 }>>
+    ) -> Result<MunicipalityUpdated, Failure<{ E400 | AUTH | E404 | E409 | E412 | E422 | E428 }>>
     {
         let caller = &auth.0;
         policy::update_contact_details(caller, &number.0)?;
@@ -405,7 +418,7 @@ impl MunicipalitiesApi {
         let updated = update(&tx, caller, &number.0, if_match.0.as_deref(), body.0).await?;
         tx.commit().await?;
         let tag = etag(updated.version);
-        Ok(MunicipalityResponse::Ok(Json(Box::new(updated)), tag))
+        Ok(MunicipalityUpdated::Ok(Json(Box::new(updated)), tag))
     }
 }
 

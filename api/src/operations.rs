@@ -47,6 +47,8 @@ pub struct OperationsApi;
 #[OpenApi(tag = "ApiTags::Operations")]
 impl OperationsApi {
     /// Liveness
+    ///
+    /// 200 while the process serves requests, whatever the database does.
     #[oai(path = "/health/live", method = "get", operation_id = "health_live")]
     async fn live(&self) -> LiveResponse {
         LiveResponse::Ok(Json(Health {

@@ -54,7 +54,11 @@ impl<K: DeserializeOwned> PageRequest<K> {
                 "limit must be between 1 and {MAX_LIMIT}"
             )));
         }
-        let after = cursor.map(decode_cursor).transpose()?;
+        // An empty `cursor=` is the first page, as a client that forwards a null cursor sends it.
+        let after = cursor
+            .filter(|c| !c.is_empty())
+            .map(decode_cursor)
+            .transpose()?;
         Ok(Self { limit, after })
     }
 
@@ -112,6 +116,12 @@ mod tests {
         let next = PageRequest::<String>::new(Some(2), Some(&cursor)).unwrap();
         assert_eq!(next.after.as_deref(), Some("b"));
         assert!(PageRequest::<String>::new(None, Some("not a cursor")).is_err());
+        assert!(
+            PageRequest::<String>::new(None, Some(""))
+                .unwrap()
+                .after
+                .is_none()
+        );
         assert!(PageRequest::<i64>::new(None, Some(&cursor)).is_err());
     }
 

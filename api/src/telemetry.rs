@@ -152,6 +152,14 @@ pub async fn observe<E: Endpoint>(
                 }
             },
         };
+        // RFC 9110: a 405 says which methods the resource has.
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED
+            && let Some(allow) = crate::app::allowed_methods(&path)
+        {
+            response
+                .headers_mut()
+                .insert(poem::http::header::ALLOW, HeaderValue::from_static(allow));
+        }
         if let Some(if_none_match) = &if_none_match {
             response = revalidate(
                 response,

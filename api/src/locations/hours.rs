@@ -316,6 +316,14 @@ pub enum OpeningHoursResponse {
     NotModified,
 }
 
+/// The answer to a replacement: never a 304.
+#[derive(ApiResponse)]
+pub enum OpeningHoursReplaced {
+    /// The weekly opening hours as replaced; the `ETag` is the location's new version.
+    #[oai(status = 200)]
+    Ok(Json<OpeningHours>, #[oai(header = "ETag")] String),
+}
+
 #[derive(ApiResponse)]
 pub enum ExceptionListResponse {
     /// A page of exceptions, by date.
@@ -375,6 +383,9 @@ pub struct OpeningHoursApi;
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::OpeningHours")]
 impl OpeningHoursApi {
     /// Get the weekly opening hours
+    ///
+    /// Anyone. The weekly rules as wall-clock times in Europe/Oslo; the `ETag` is the
+    /// location's version, to send back in `If-Match` when replacing them.
     #[oai(
         path = "/locations/:id/opening-hours",
         method = "get",
@@ -412,7 +423,7 @@ impl OpeningHoursApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: Json<OpeningHoursInput>,
-    ) -> Result<OpeningHoursResponse, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
+    ) -> Result<OpeningHoursReplaced, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
         let id = store::parse_id(&id.0)?;
         let rules = checked_rules(&body.0.rules)?;
         let tx = state.db.begin_write().await?;
@@ -443,10 +454,13 @@ impl OpeningHoursApi {
         let updated = store::find_model(&tx, id).await?;
         let hours = opening_hours(&tx, &updated).await?;
         tx.commit().await?;
-        Ok(OpeningHoursResponse::Ok(Json(hours), etag(updated.version)))
+        Ok(OpeningHoursReplaced::Ok(Json(hours), etag(updated.version)))
     }
 
     /// List the dated exceptions
+    ///
+    /// Anyone. Days the location is closed or keeps other hours, oldest first, optionally
+    /// between `from` and `to`.
     #[oai(
         path = "/locations/:id/exceptions",
         method = "get",

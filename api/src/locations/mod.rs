@@ -56,6 +56,19 @@ pub enum LocationResponse {
     NotModified,
 }
 
+/// The answer to a change: never a 304.
+#[derive(ApiResponse)]
+pub enum LocationUpdated {
+    /// The location as changed.
+    #[oai(status = 200)]
+    Ok(
+        Json<Box<Location>>,
+        /// The new version, for the next `If-Match`.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
 #[derive(ApiResponse)]
 pub enum LocationCreatedResponse {
     /// The location was created (or, for a retried `Idempotency-Key`, had been).
@@ -89,11 +102,11 @@ impl LocationsApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only locations of this municipality, e.g. `0301`.
-        municipality: Query<Option<String>>,
+        municipality: Query<Option<crate::params::MunicipalityParam>>,
         /// Only locations in this county, e.g. `03`.
-        county: Query<Option<String>>,
+        county: Query<Option<crate::params::CountyParam>>,
         /// Only locations that give guidance in this language (ISO 639-1), e.g. `ar`.
-        language: Query<Option<String>>,
+        language: Query<Option<crate::params::LanguageParam>>,
         /// Only locations serving visitors this way.
         service_mode: Query<Option<ServiceMode>>,
         host_type: Query<Option<HostType>>,
@@ -124,9 +137,9 @@ impl LocationsApi {
         cursor: Query<Option<String>>,
     ) -> Result<LocationListResponse, Failure<{ E400 | E422 }>> {
         let filters = search::Filters::parse(search::RawFilters {
-            municipality: municipality.0,
-            county: county.0,
-            language: language.0,
+            municipality: crate::params::value(municipality.0),
+            county: crate::params::value(county.0),
+            language: crate::params::value(language.0),
             service_mode: service_mode.0,
             host_type: host_type.0,
             statuses: status.0,
@@ -143,6 +156,8 @@ impl LocationsApi {
     }
 
     /// Get a location
+    ///
+    /// Anyone; the `ETag` is its version, to send back in `If-Match` when changing it.
     #[oai(path = "/locations/:id", method = "get", operation_id = "get_location")]
     async fn get(
         &self,
@@ -209,7 +224,7 @@ impl LocationsApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: Json<LocationChanges>,
-    ) -> Result<LocationResponse, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
+    ) -> Result<LocationUpdated, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
         let id = store::parse_id(&id.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find_model(&tx, id).await?;
@@ -234,7 +249,7 @@ impl LocationsApi {
         let updated = store::find(&tx, id).await?;
         tx.commit().await?;
         let tag = etag(updated.version);
-        Ok(LocationResponse::Ok(Json(Box::new(updated)), tag))
+        Ok(LocationUpdated::Ok(Json(Box::new(updated)), tag))
     }
 
     /// Delete a location

@@ -215,22 +215,18 @@ pub struct NewLocation {
     /// At least one.
     pub service_modes: Vec<ServiceMode>,
     /// ISO 639-1 codes, e.g. `["nb", "en", "ar"]`.
-    #[oai(default)]
-    pub languages: Vec<Text>,
-    #[oai(default)]
-    pub accessibility: Vec<Accessibility>,
+    pub languages: crate::optional::NotNull<Vec<Text>>,
+    pub accessibility: crate::optional::NotNull<Vec<Accessibility>>,
     /// At most 2,000 characters.
     #[oai(nullable)]
     pub description: Option<Text>,
     /// Default `active`.
-    #[oai(nullable)]
-    pub status: Option<LocationStatus>,
+    pub status: crate::optional::NotNull<LocationStatus>,
     /// At most 500 characters.
     #[oai(nullable)]
     pub alert: Option<Text>,
     /// Default false: public holidays close the location.
-    #[oai(default)]
-    pub opens_on_holidays: bool,
+    pub opens_on_holidays: crate::optional::NotNull<bool>,
     #[oai(nullable)]
     pub last_verified_at: Option<DateTime<Utc>>,
 }
@@ -252,12 +248,19 @@ impl Example for NewLocation {
             email: Some(Text("digihjelp@deichman.no".into())),
             website: Some(Text("https://deichman.no/digihjelp".into())),
             service_modes: vec![ServiceMode::DropIn, ServiceMode::Appointment],
-            languages: vec![Text("nb".into()), Text("en".into()), Text("ar".into())],
-            accessibility: vec![Accessibility::StepFreeAccess, Accessibility::HearingLoop],
+            languages: crate::optional::NotNull(Some(vec![
+                Text("nb".into()),
+                Text("en".into()),
+                Text("ar".into()),
+            ])),
+            accessibility: crate::optional::NotNull(Some(vec![
+                Accessibility::StepFreeAccess,
+                Accessibility::HearingLoop,
+            ])),
             description: Some(Text("Hjelp med mobil, nettbrett og PC.".into())),
-            status: None,
+            status: crate::optional::NotNull(Some(LocationStatus::Active)),
             alert: None,
-            opens_on_holidays: false,
+            opens_on_holidays: crate::optional::NotNull(Some(false)),
             last_verified_at: None,
         }
     }
@@ -267,11 +270,8 @@ impl Example for NewLocation {
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct LocationChanges {
-    #[oai(nullable)]
     pub name: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub host_type: MaybeUndefined<HostType>,
-    #[oai(nullable)]
     pub address: MaybeUndefined<AddressInput>,
     /// Latitude and longitude change together.
     #[oai(nullable)]
@@ -284,7 +284,6 @@ pub struct LocationChanges {
     pub email: MaybeUndefined<Text>,
     #[oai(nullable)]
     pub website: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub service_modes: MaybeUndefined<Vec<ServiceMode>>,
     #[oai(nullable)]
     pub languages: MaybeUndefined<Vec<Text>>,
@@ -292,11 +291,9 @@ pub struct LocationChanges {
     pub accessibility: MaybeUndefined<Vec<Accessibility>>,
     #[oai(nullable)]
     pub description: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub status: MaybeUndefined<LocationStatus>,
     #[oai(nullable)]
     pub alert: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub opens_on_holidays: MaybeUndefined<bool>,
     #[oai(nullable)]
     pub last_verified_at: MaybeUndefined<DateTime<Utc>>,
@@ -437,7 +434,7 @@ impl LocationFields {
         let email = f.check_optional("email", new.email.as_deref().map(Email::parse));
         let website = f.check_optional("website", new.website.as_deref().map(WebUrl::parse));
         let modes = service_modes(&mut f, &new.service_modes);
-        let languages = languages(&mut f, &new.languages);
+        let languages = languages(&mut f, new.languages.0.as_deref().unwrap_or_default());
         let description = f.check_optional(
             "description",
             new.description.as_deref().map(optional_text(2000)),
@@ -459,11 +456,11 @@ impl LocationFields {
             website: website.expect("checked"),
             service_modes: modes.expect("checked"),
             languages: languages.expect("checked"),
-            accessibility: dedup(&new.accessibility),
+            accessibility: dedup(new.accessibility.0.as_deref().unwrap_or_default()),
             description: description.expect("checked"),
-            status: new.status.unwrap_or(LocationStatus::Active),
+            status: new.status.0.unwrap_or(LocationStatus::Active),
             alert: alert.expect("checked"),
-            opens_on_holidays: new.opens_on_holidays,
+            opens_on_holidays: new.opens_on_holidays.0.unwrap_or(false),
             last_verified_at: last_verified_at.expect("checked"),
         })
     }

@@ -43,9 +43,9 @@ impl MeetingPlaceFeedApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only meeting places serving this county, e.g. `03`.
-        county: Query<Option<String>>,
+        county: Query<Option<crate::params::KnownCountyParam>>,
     ) -> Result<CalendarResponse, Failure<{ E400 | E422 }>> {
-        let feed = calendar(state.db.conn(), county.0.as_deref()).await?;
+        let feed = calendar(state.db.conn(), crate::params::value(county.0).as_deref()).await?;
         Ok(CalendarResponse::Ok(PlainText(feed)))
     }
 }

@@ -187,8 +187,7 @@ pub struct NewMeetingPlace {
     /// Before `starts_at`.
     pub registration_deadline: DateTime<Utc>,
     /// `planned` (the default) or `open`.
-    #[oai(nullable)]
-    pub status: Option<MeetingPlaceStatus>,
+    pub status: crate::optional::NotNull<MeetingPlaceStatus>,
 }
 
 impl Example for NewMeetingPlace {
@@ -206,7 +205,7 @@ impl Example for NewMeetingPlace {
             ends_at: example.ends_at,
             capacity: example.capacity,
             registration_deadline: example.registration_deadline,
-            status: Some(MeetingPlaceStatus::Planned),
+            status: crate::optional::NotNull(Some(MeetingPlaceStatus::Planned)),
         }
     }
 }
@@ -217,32 +216,22 @@ impl Example for NewMeetingPlace {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct MeetingPlaceChanges {
-    #[oai(nullable)]
     pub title: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub description: MaybeUndefined<Text>,
     /// Replaces the set of counties.
-    #[oai(nullable)]
     pub counties: MaybeUndefined<Vec<Text>>,
     /// Replaces the organisers.
-    #[oai(nullable)]
     pub organisers: MaybeUndefined<Vec<Organiser>>,
-    #[oai(nullable)]
     pub format: MaybeUndefined<MeetingFormat>,
     #[oai(nullable)]
     pub venue_address: MaybeUndefined<Text>,
     #[oai(nullable)]
     pub online_url: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub starts_at: MaybeUndefined<DateTime<Utc>>,
-    #[oai(nullable)]
     pub ends_at: MaybeUndefined<DateTime<Utc>>,
     /// Not below the participants already registered.
-    #[oai(nullable)]
     pub capacity: MaybeUndefined<i32>,
-    #[oai(nullable)]
     pub registration_deadline: MaybeUndefined<DateTime<Utc>>,
-    #[oai(nullable)]
     pub status: MaybeUndefined<MeetingPlaceStatus>,
     /// Required when `status` becomes `cancelled`; up to 500 characters.
     #[oai(nullable)]
@@ -320,7 +309,7 @@ impl MeetingPlacesApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only meeting places serving this county, e.g. `03`.
-        county: Query<Option<String>>,
+        county: Query<Option<crate::params::KnownCountyParam>>,
         /// Only meeting places with this status.
         status: Query<Option<MeetingPlaceStatus>>,
         /// Only meeting places of this format.
@@ -337,7 +326,7 @@ impl MeetingPlacesApi {
     ) -> Result<MeetingPlaceListResponse, Failure<{ E400 | E422 }>> {
         let page = PageRequest::new(limit.0, cursor.0.as_deref())?;
         let filter = ListFilter {
-            county: county.0,
+            county: crate::params::value(county.0),
             status: status.0,
             format: format.0,
             from: from.0,
@@ -351,6 +340,8 @@ impl MeetingPlacesApi {
     }
 
     /// Get a meeting place
+    ///
+    /// Anyone, with the participants it still has room for.
     #[oai(
         path = "/meeting-places/:id",
         method = "get",

@@ -155,7 +155,7 @@ pub fn validate_new(body: &NewMeetingPlace) -> Result<Draft, ApiError> {
     );
     let online_url = fields.check_optional("online_url", body.online_url.as_deref().map(parse_url));
     let capacity = fields.check("capacity", parse_capacity(body.capacity));
-    let status = body.status.unwrap_or(MeetingPlaceStatus::Planned);
+    let status = body.status.0.unwrap_or(MeetingPlaceStatus::Planned);
     if !matches!(
         status,
         MeetingPlaceStatus::Planned | MeetingPlaceStatus::Open

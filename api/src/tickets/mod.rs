@@ -269,8 +269,7 @@ pub struct NewTicket {
     pub body: Text,
     pub category: TicketCategory,
     /// The priority the municipality asks for (default `normal`); KS may change it.
-    #[oai(nullable)]
-    pub priority: Option<TicketPriority>,
+    pub priority: crate::optional::NotNull<TicketPriority>,
 }
 
 impl poem_openapi::types::Example for NewTicket {
@@ -285,7 +284,7 @@ impl poem_openapi::types::Example for NewTicket {
                     .into(),
             ),
             category: TicketCategory::Grants,
-            priority: Some(TicketPriority::Normal),
+            priority: crate::optional::NotNull(Some(TicketPriority::Normal)),
         }
     }
 }
@@ -296,15 +295,11 @@ impl poem_openapi::types::Example for NewTicket {
 pub struct TicketChanges {
     /// The new status, within the allowed transitions; `referred` goes through
     /// `refer_ticket`.
-    #[oai(nullable)]
     pub status: MaybeUndefined<TicketStatus>,
-    #[oai(nullable)]
     pub priority: MaybeUndefined<TicketPriority>,
-    #[oai(nullable)]
     pub category: MaybeUndefined<TicketCategory>,
     /// Replaces the tags: at most 10 slugs of lower-case letters, digits and hyphens, each
     /// at most 30 characters.
-    #[oai(nullable)]
     pub tags: MaybeUndefined<Vec<Text>>,
     /// The `sub` of the KS staff member to handle it; `null` unassigns.
     #[oai(nullable)]
@@ -330,8 +325,7 @@ pub struct NewTicketMessage {
     /// At most 20,000 characters.
     pub body: Text,
     /// An internal note, seen by KS only (default `false`).
-    #[oai(default)]
-    pub internal: bool,
+    pub internal: crate::optional::NotNull<bool>,
 }
 
 impl poem_openapi::types::Example for NewTicketMessage {
@@ -340,7 +334,7 @@ impl poem_openapi::types::Example for NewTicketMessage {
             body: Text(
                 "Ja, tilskuddet kan dekke lønn. Se kunngjøringen for 2026 for detaljene.".into(),
             ),
-            internal: false,
+            internal: crate::optional::NotNull(Some(false)),
         }
     }
 }
@@ -443,7 +437,7 @@ impl TicketsApi {
         #[oai(validator(min_length = 1, max_length = 255))]
         assignee: Query<Option<String>>,
         /// Only tickets of this municipality, e.g. `0301`.
-        municipality: Query<Option<String>>,
+        municipality: Query<Option<crate::params::MunicipalityParam>>,
         /// Only tickets with this tag.
         tag: Query<Option<String>>,
         /// Part of the subject or body, in any case (`søknad` finds "Søknad").
@@ -462,7 +456,9 @@ impl TicketsApi {
         let mut fields = Fields::default();
         let municipality = fields.check_optional(
             "municipality",
-            municipality.0.as_deref().map(MunicipalityNumber::parse),
+            crate::params::value(municipality.0)
+                .as_deref()
+                .map(MunicipalityNumber::parse),
         );
         let tag = fields.check_optional("tag", tag.0.as_deref().map(parse_tag));
         fields.finish()?;
@@ -694,11 +690,11 @@ impl TicketsApi {
         idempotency_key: Header<Option<String>>,
     ) -> Result<TicketMessageCreatedResponse, Failure<{ E400 | AUTH | E404 | E409 | E422 }>> {
         let caller = &auth.0;
-        if body.0.internal {
+        if body.0.internal.0 == Some(true) {
             policy::write_internal_notes(caller)?;
         }
         let text = fields_one("body", parse_body(&body.0.body, BODY_MAX))?;
-        let internal = body.0.internal;
+        let internal = body.0.internal.0 == Some(true);
         // The key is scoped to the ticket: the same key on another ticket is another request.
         let ticket_id = Uuid::parse_str(&id.0).map_err(|_| not_found(&id.0))?;
         let operation = format!("create_ticket_message {ticket_id}");
@@ -995,7 +991,7 @@ fn validate_new(body: &NewTicket) -> Result<ValidNewTicket, ApiError> {
         subject: subject.expect("checked"),
         body: text.expect("checked"),
         category: body.category,
-        priority: body.priority.unwrap_or(TicketPriority::Normal),
+        priority: body.priority.0.unwrap_or(TicketPriority::Normal),
     })
 }
 

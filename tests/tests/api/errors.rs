@@ -14,9 +14,41 @@ db_test! {
 }
 
 db_test! {
-    async fn a_wrong_method_is_a_405_problem(app) {
-        app.call(Method::DELETE, "/api/v1/counties").send().await.expect(405);
-        app.call(Method::PUT, "/api/v1/municipalities/0301").send().await.expect(405);
+    async fn a_wrong_method_is_a_405_problem_that_names_the_allowed_methods(app) {
+        let counties = app.call(Method::DELETE, "/api/v1/counties").send().await;
+        counties.expect(405);
+        assert_eq!(counties.header("allow"), Some("GET"));
+        let oslo = app.call(Method::PUT, "/api/v1/municipalities/0301").send().await;
+        oslo.expect(405);
+        assert_eq!(oslo.header("allow"), Some("GET, PATCH"));
+        let location = app.call(Method::POST, "/api/v1/locations/0195f4c2-7d1c-7a4e-9b1a-3f2e1d0c9b8a").send().await;
+        location.expect(405);
+        assert_eq!(location.header("allow"), Some("DELETE, GET, PATCH"));
+    }
+}
+
+db_test! {
+    async fn a_body_that_is_not_json_is_a_415_problem_and_changes_nothing(app) {
+        let reply = app
+            .call(Method::PATCH, "/api/v1/municipalities/0301")
+            .bearer(&app.ks())
+            .header("if-match", "\"1\"")
+            .raw("text/plain", "website=https://example.org")
+            .send()
+            .await;
+        reply.expect(415);
+        assert_eq!(reply.body["type"], "/problems/unsupported-media-type");
+        assert_eq!(app.get("/api/v1/municipalities/0301").await.body["version"], 1);
+    }
+}
+
+db_test! {
+    async fn an_empty_cursor_is_the_first_page(app) {
+        let first = app.get("/api/v1/municipalities?limit=2").await;
+        let empty = app.get("/api/v1/municipalities?limit=2&cursor=").await;
+        empty.expect(200);
+        assert_eq!(empty.body["items"], first.body["items"]);
+        assert_eq!(empty.body["next_cursor"], first.body["next_cursor"]);
     }
 }
 

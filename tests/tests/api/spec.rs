@@ -94,3 +94,101 @@ fn fields_and_enum_values_are_snake_case() {
         }
     }
 }
+
+#[test]
+fn the_spec_states_what_clients_need_to_generate_working_code() {
+    let spec = spec();
+    let text = spec.to_string();
+    assert!(!text.contains("naive-date"), "dates must be `format: date`");
+    assert!(spec["info"]["contact"]["name"].is_string());
+    assert!(!spec["servers"].as_array().unwrap().is_empty());
+    let schemas = &spec["components"]["schemas"];
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            assert!(
+                operation["description"].is_string(),
+                "{name}: no description"
+            );
+            let responses = operation["responses"].as_object().unwrap();
+            if method != "get" {
+                assert!(
+                    !responses.contains_key("304"),
+                    "{name}: a write never answers 304"
+                );
+            }
+            if let Some(body) = operation.get("requestBody") {
+                assert!(responses.contains_key("415"), "{name}: no 415");
+                let target = body["content"]["application/json"]["schema"]["$ref"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{name}: body without a schema $ref"));
+                let schema = &schemas[target.trim_start_matches("#/components/schemas/")];
+                assert_eq!(schema["additionalProperties"], false, "{name}: open body");
+                assert!(
+                    schema["example"].is_object(),
+                    "{name}: body without example"
+                );
+                if method == "patch" {
+                    assert_eq!(schema["minProperties"], 1, "{name}: empty change allowed");
+                }
+            }
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                match parameter["name"].as_str().unwrap() {
+                    "If-Match" => assert_eq!(parameter["required"], true, "{name}"),
+                    "Idempotency-Key" => {
+                        assert!(
+                            parameter["schema"]["pattern"]
+                                .as_str()
+                                .unwrap()
+                                .contains("{1,255}"),
+                            "{name}"
+                        )
+                    }
+                    "county" | "municipality" | "language" if parameter["in"] == "query" => {
+                        assert!(parameter["schema"]["pattern"].is_string(), "{name}")
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    // A nullable or described reference is `allOf: [{$ref}]` with no type-less part.
+    fn check_refs(value: &Value, at: &str) {
+        match value {
+            Value::Object(map) => {
+                if let Some(parts) = map.get("allOf").and_then(Value::as_array) {
+                    assert!(
+                        parts.iter().all(|p| p.get("$ref").is_some()),
+                        "{at}: type-less allOf part"
+                    );
+                }
+                for (key, inner) in map {
+                    check_refs(inner, &format!("{at}.{key}"));
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| check_refs(v, at)),
+            _ => {}
+        }
+    }
+    check_refs(schemas, "components.schemas");
+}
+
+#[test]
+fn query_patterns_match_what_the_server_accepts() {
+    let spec = spec();
+    let parameter = |path: &str, name: &str| -> String {
+        spec["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["schema"]["pattern"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let language = parameter("/api/v1/locations", "language");
+    assert!(language.contains("|nb|") && language.contains("|se|") && !language.contains("xx"));
+    let known = parameter("/api/v1/municipalities", "county");
+    assert_eq!(known.matches('|').count(), 14, "the 15 counties of 2024");
+}

@@ -124,13 +124,9 @@ impl Example for NewRegistration {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct RegistrationChanges {
-    #[oai(nullable)]
     pub participants: MaybeUndefined<i32>,
-    #[oai(nullable)]
     pub contact_name: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub contact_email: MaybeUndefined<Text>,
-    #[oai(nullable)]
     pub will_share_experience: MaybeUndefined<bool>,
     #[oai(nullable)]
     pub sharing_topic: MaybeUndefined<Text>,
