@@ -126,7 +126,7 @@ pub struct NewGrantScheme {
     /// `opens_at`.
     pub deadline: DateTime<Utc>,
     /// `draft` (the default) or `open`.
-    pub status: Option<SchemeStatus>,
+    pub status: crate::optional::NotNull<SchemeStatus>,
 }
 
 impl Example for NewGrantScheme {
@@ -139,7 +139,7 @@ impl Example for NewGrantScheme {
             budget_nok: example.budget_nok,
             opens_at: example.opens_at,
             deadline: example.deadline,
-            status: Some(SchemeStatus::Open),
+            status: crate::optional::NotNull(Some(SchemeStatus::Open)),
         }
     }
 }

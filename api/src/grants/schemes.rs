@@ -51,7 +51,7 @@ pub fn validate_new(new: &NewGrantScheme) -> Result<Draft, ApiError> {
     let title = fields.check("title", bounded(&new.title, 200));
     let description = fields.check("description", bounded(&new.description, 10_000));
     let budget_nok = fields.check("budget_nok", rules::parse_budget(new.budget_nok));
-    let status = new.status.unwrap_or(SchemeStatus::Draft);
+    let status = new.status.0.unwrap_or(SchemeStatus::Draft);
     if !matches!(status, SchemeStatus::Draft | SchemeStatus::Open) {
         fields.add("status", "a new scheme is draft or open");
     }

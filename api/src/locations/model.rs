@@ -223,11 +223,11 @@ pub struct NewLocation {
     /// Default `active`.
     pub status: crate::optional::NotNull<LocationStatus>,
     /// At most 500 characters.
-    #[oai(nullable)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     pub alert: Option<Text>,
     /// Default false: public holidays close the location.
     pub opens_on_holidays: crate::optional::NotNull<bool>,
-    #[oai(nullable)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     pub last_verified_at: Option<DateTime<Utc>>,
 }
 

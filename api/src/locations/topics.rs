@@ -129,6 +129,10 @@ pub struct LocationTopicsApi;
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Locations")]
 impl LocationTopicsApi {
     /// Get the topics a location offers
+    ///
+    /// The slugs of the guidance topics the location offers, in alphabetical order, with the
+    /// location's version: send that version as `If-Match` when replacing the set. Anyone may
+    /// read them; `/topics/{slug}` gives each topic's names and descriptions.
     #[oai(
         path = "/locations/:id/topics",
         method = "get",

@@ -558,6 +558,9 @@ impl TopicResourcesApi {
     }
 
     /// Get a topic resource
+    ///
+    /// One piece of course material linked from a topic: its title, link, publisher, languages
+    /// and format. Anyone may read it; a resource of another topic is 404.
     #[oai(
         path = "/topics/:slug/resources/:id",
         method = "get",
