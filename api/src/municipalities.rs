@@ -698,8 +698,9 @@ async fn update(
         row.name = Set(v);
         changed.push("name");
     }
-    if let Some(v) = county_number {
-        row.county_number = Set(v.into_inner());
+    let moved_to = county_number.map(CountyNumber::into_inner);
+    if let Some(v) = &moved_to {
+        row.county_number = Set(v.clone());
         changed.push("county_number");
     }
     row.version = Set(current.version + 1);
@@ -716,6 +717,9 @@ async fn update(
         return Err(ApiError::PreconditionFailed {
             current_version: current.version + 1,
         });
+    }
+    if let Some(county) = &moved_to {
+        crate::locations::store::set_county(conn, number, county).await?;
     }
     audit::record(
         conn,

@@ -8,6 +8,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub municipality_number: String,
+    /// The county of the municipality, kept in step with it, so that a county's locations
+    /// are listed from one index.
+    pub county_number: String,
     pub name: String,
     /// Name, description and postal place in lower case, for case-insensitive search on every
     /// database.

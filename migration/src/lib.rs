@@ -9,6 +9,7 @@ mod m20261123_000010_meeting_places;
 mod m20261123_000020_tickets;
 mod m20261201_000030_topics;
 mod m20261201_000040_grants;
+mod m20261201_000050_location_search;
 mod reference;
 
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000020_tickets::Migration),
             Box::new(m20261201_000030_topics::Migration),
             Box::new(m20261201_000040_grants::Migration),
+            Box::new(m20261201_000050_location_search::Migration),
         ]
     }
 }

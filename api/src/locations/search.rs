@@ -7,9 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use entity::{
-    location, location_language, location_topic, municipality, opening_exception, opening_rule,
-};
+use entity::{location, location_language, location_topic, opening_exception, opening_rule};
 
 use super::hours::calendar_rows;
 use super::model::{HostType, Location, LocationStatus, ServiceMode};
@@ -253,43 +251,41 @@ fn base_query(
     after: Option<&Cursor>,
 ) -> Result<sea_orm::Select<location::Entity>, ApiError> {
     use location::Column;
-    let mut query = location::Entity::find()
-        .filter(Column::Status.is_in(filters.statuses.iter().map(|s| s.as_str())));
+    let mut query = location::Entity::find();
+    if let Some(status) = status_condition(&filters.statuses) {
+        query = query.filter(status);
+    }
     if let Some(number) = &filters.municipality {
         query = query.filter(Column::MunicipalityNumber.eq(number.as_str()));
     }
     if let Some(county) = &filters.county {
-        query = query.filter(
-            Column::MunicipalityNumber.in_subquery(
-                Query::select()
-                    .column(municipality::Column::Number)
-                    .from(municipality::Entity)
-                    .and_where(Expr::col(municipality::Column::CountyNumber).eq(county.as_str()))
-                    .to_owned(),
-            ),
-        );
+        query = query.filter(Column::CountyNumber.eq(county.as_str()));
     }
     if let Some(language) = &filters.language {
-        query = query.filter(
-            Column::Id.in_subquery(
-                Query::select()
-                    .column(location_language::Column::LocationId)
-                    .from(location_language::Entity)
-                    .and_where(Expr::col(location_language::Column::Code).eq(language.as_str()))
-                    .to_owned(),
-            ),
-        );
+        query = query.filter(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(location_language::Entity)
+                .and_where(of_this_location((
+                    location_language::Entity,
+                    location_language::Column::LocationId,
+                )))
+                .and_where(Expr::col(location_language::Column::Code).eq(language.as_str()))
+                .to_owned(),
+        ));
     }
     for slug in &filters.topics {
-        query = query.filter(
-            Column::Id.in_subquery(
-                Query::select()
-                    .column(location_topic::Column::LocationId)
-                    .from(location_topic::Entity)
-                    .and_where(Expr::col(location_topic::Column::TopicSlug).eq(slug.as_str()))
-                    .to_owned(),
-            ),
-        );
+        query = query.filter(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(location_topic::Entity)
+                .and_where(of_this_location((
+                    location_topic::Entity,
+                    location_topic::Column::LocationId,
+                )))
+                .and_where(Expr::col(location_topic::Column::TopicSlug).eq(slug.as_str()))
+                .to_owned(),
+        ));
     }
     match filters.service_mode {
         Some(ServiceMode::DropIn) => query = query.filter(Column::OffersDropIn.eq(true)),
@@ -358,6 +354,33 @@ fn base_query(
     Ok(query)
 }
 
+/// The status filter, written so that the database can walk an index in name order: the
+/// statuses not wanted are excluded when they are fewer (the default excludes only
+/// `inactive`), which needs no index of its own and which a query planner without
+/// statistics still judges to keep most rows. `None` when every status is wanted.
+fn status_condition(wanted: &[LocationStatus]) -> Option<Expr> {
+    let all = [
+        LocationStatus::Active,
+        LocationStatus::TemporarilyClosed,
+        LocationStatus::Inactive,
+    ];
+    let (kept, dropped): (Vec<&LocationStatus>, Vec<&LocationStatus>) =
+        all.iter().partition(|s| wanted.contains(s));
+    let column = Expr::col((location::Entity, location::Column::Status));
+    match (kept.as_slice(), dropped.as_slice()) {
+        (_, []) => None,
+        ([one], _) => Some(column.eq(one.as_str())),
+        (_, [one]) => Some(column.ne(one.as_str())),
+        _ => Some(column.is_in(kept.iter().map(|s| s.as_str()))),
+    }
+}
+
+/// `table.location_id = locations.id`: ties a subquery to the row, so the database checks
+/// it by the row's id (one index lookup) instead of building the subquery's whole result.
+fn of_this_location(column: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
+    Expr::col(column).equals((location::Entity, location::Column::Id))
+}
+
 fn cursor_mismatch() -> ApiError {
     ApiError::BadRequest("this cursor belongs to a search with other parameters".into())
 }
@@ -369,8 +392,12 @@ fn has_hours_on(at: DateTime<Utc>) -> Cond {
     let (date, time) = (local.date_naive(), local.time());
     let weekday = local.weekday().number_from_monday() as i16;
     let rule = Query::select()
-        .column(opening_rule::Column::LocationId)
+        .expr(Expr::val(1))
         .from(opening_rule::Entity)
+        .and_where(of_this_location((
+            opening_rule::Entity,
+            opening_rule::Column::LocationId,
+        )))
         .and_where(Expr::col(opening_rule::Column::Weekday).eq(weekday))
         .and_where(Expr::col(opening_rule::Column::Opens).lte(time))
         .and_where(Expr::col(opening_rule::Column::Closes).gt(time))
@@ -386,14 +413,18 @@ fn has_hours_on(at: DateTime<Utc>) -> Cond {
         )
         .to_owned();
     let exception = Query::select()
-        .column(opening_exception::Column::LocationId)
+        .expr(Expr::val(1))
         .from(opening_exception::Entity)
+        .and_where(of_this_location((
+            opening_exception::Entity,
+            opening_exception::Column::LocationId,
+        )))
         .and_where(Expr::col(opening_exception::Column::Date).eq(date))
         .and_where(Expr::col(opening_exception::Column::Closed).eq(false))
         .to_owned();
     Cond::any()
-        .add(location::Column::Id.in_subquery(rule))
-        .add(location::Column::Id.in_subquery(exception))
+        .add(Expr::exists(rule))
+        .add(Expr::exists(exception))
 }
 
 /// Which of the candidate rows are open at `at`, by their full calendars.

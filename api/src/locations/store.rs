@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use entity::{location, location_language, location_topic};
+use entity::{location, location_language, location_topic, municipality};
 
 use super::model::{Location, LocationFields, ServiceMode};
 use crate::error::ApiError;
@@ -128,6 +128,41 @@ fn columns(fields: &LocationFields, row: &mut location::ActiveModel) {
     row.last_verified_at = Set(fields.last_verified_at);
 }
 
+/// The county of the location's municipality, stored with the location for search.
+async fn county_of(
+    conn: &impl ConnectionTrait,
+    fields: &LocationFields,
+) -> Result<String, ApiError> {
+    let number = fields.municipality_number.as_str();
+    municipality::Entity::find_by_id(number)
+        .one(conn)
+        .await?
+        .map(|m| m.county_number)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "municipality_number",
+                format!("there is no municipality {number}"),
+            )
+        })
+}
+
+/// Moves the locations of a municipality to its new county.
+pub async fn set_county(
+    conn: &impl ConnectionTrait,
+    municipality_number: &str,
+    county_number: &str,
+) -> Result<(), ApiError> {
+    location::Entity::update_many()
+        .col_expr(
+            location::Column::CountyNumber,
+            sea_orm::sea_query::Expr::value(county_number),
+        )
+        .filter(location::Column::MunicipalityNumber.eq(municipality_number))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 async fn replace_languages(
     conn: &impl ConnectionTrait,
     id: Uuid,
@@ -164,6 +199,7 @@ pub async fn insert(
         ..Default::default()
     };
     columns(fields, &mut row);
+    row.county_number = Set(county_of(conn, fields).await?);
     row.insert(conn).await?;
     replace_languages(conn, id, fields).await?;
     Ok(id)
@@ -178,6 +214,7 @@ pub async fn update(
 ) -> Result<(), ApiError> {
     let mut row = <location::ActiveModel as Default>::default();
     columns(fields, &mut row);
+    row.county_number = Set(county_of(conn, fields).await?);
     bump(conn, id, version, row).await?;
     replace_languages(conn, id, fields).await
 }

@@ -309,3 +309,60 @@ db_test! {
         assert_eq!(seen, (1..=7).map(|i| format!("Sted {i}")).collect::<Vec<_>>());
     }
 }
+
+db_test! {
+    async fn a_municipality_moved_to_another_county_takes_its_locations_along(app) {
+        use sea_orm::ConnectionTrait;
+        // As if the reference data had placed Oslo in county 11 until KS corrected it.
+        app.db
+            .execute_unprepared("UPDATE municipalities SET county_number = '11' WHERE number = '0301'")
+            .await
+            .unwrap();
+        create_ok(&app, deichman()).await;
+        assert_eq!(names(&app.get("/api/v1/locations?county=11").await), ["Deichman Grünerløkka"]);
+        assert!(names(&app.get("/api/v1/locations?county=03").await).is_empty());
+
+        app.call(Method::PATCH, "/api/v1/municipalities/0301")
+            .bearer(&app.ks())
+            .header("if-match", "\"1\"")
+            .json(json!({"county_number": "03"}))
+            .send()
+            .await
+            .expect(200);
+        assert_eq!(names(&app.get("/api/v1/locations?county=03").await), ["Deichman Grünerløkka"]);
+        assert!(names(&app.get("/api/v1/locations?county=11").await).is_empty());
+        // A refused change moves nothing.
+        app.call(Method::PATCH, "/api/v1/municipalities/0301")
+            .bearer(&app.ks())
+            .header("if-match", "\"1\"")
+            .json(json!({"county_number": "11"}))
+            .send()
+            .await
+            .expect(412);
+        assert_eq!(names(&app.get("/api/v1/locations?county=03").await), ["Deichman Grünerløkka"]);
+    }
+}
+
+db_test! {
+    async fn every_combination_of_statuses_finds_exactly_those(app) {
+        for (name, status) in [("A aktiv", "active"), ("B stengt nå", "temporarily_closed"), ("C nedlagt", "inactive")] {
+            let mut body = location_at("0301", name, 59.9170, 10.7500);
+            body["status"] = json!(status);
+            create_ok(&app, body).await;
+        }
+        for (query, expected) in [
+            ("", vec!["A aktiv", "B stengt nå"]),
+            ("?status=active", vec!["A aktiv"]),
+            ("?status=temporarily_closed", vec!["B stengt nå"]),
+            ("?status=inactive", vec!["C nedlagt"]),
+            ("?status=active&status=inactive", vec!["A aktiv", "C nedlagt"]),
+            ("?status=temporarily_closed&status=inactive", vec!["B stengt nå", "C nedlagt"]),
+            ("?status=inactive&status=active&status=temporarily_closed", vec!["A aktiv", "B stengt nå", "C nedlagt"]),
+            ("?status=active&status=active", vec!["A aktiv"]),
+        ] {
+            let reply = app.get(&format!("/api/v1/locations{query}")).await;
+            reply.expect(200);
+            assert_eq!(names(&reply), expected, "{query}");
+        }
+    }
+}
