@@ -14,18 +14,88 @@ use uuid::Uuid;
 use entity::audit_entry;
 
 use crate::auth::{BearerAuth, Caller, Role, policy};
-use crate::error::{AUTH, ApiError, E400, E422, Failure};
-use crate::pagination::PageRequest;
+use crate::http::error::{AUTH, ApiError, E400, E422, Failure};
+use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use crate::tags::ApiTags;
+
+/// What a write did, as the audit log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Withdraw,
+    Decide,
+    Refer,
+    Reply,
+    /// An internal note on a ticket (KS only).
+    Note,
+    Retire,
+    Reinstate,
+    ReplaceOpeningHours,
+    ReplaceTopics,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Withdraw => "withdraw",
+            Self::Decide => "decide",
+            Self::Refer => "refer",
+            Self::Reply => "reply",
+            Self::Note => "note",
+            Self::Retire => "retire",
+            Self::Reinstate => "reinstate",
+            Self::ReplaceOpeningHours => "replace_opening_hours",
+            Self::ReplaceTopics => "replace_topics",
+        }
+    }
+}
+
+/// The kind of resource a write changed, as the audit log (and its `resource_type` filter)
+/// names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceType {
+    Municipality,
+    Location,
+    OpeningException,
+    Topic,
+    TopicResource,
+    Ticket,
+    MeetingPlace,
+    MeetingPlaceRegistration,
+    GrantScheme,
+    GrantApplication,
+}
+
+impl ResourceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Municipality => "municipality",
+            Self::Location => "location",
+            Self::OpeningException => "opening_exception",
+            Self::Topic => "topic",
+            Self::TopicResource => "topic_resource",
+            Self::Ticket => "ticket",
+            Self::MeetingPlace => "meeting_place",
+            Self::MeetingPlaceRegistration => "meeting_place_registration",
+            Self::GrantScheme => "grant_scheme",
+            Self::GrantApplication => "grant_application",
+        }
+    }
+}
 
 /// Records one successful write. Call it with the transaction that makes the change, so the
 /// entry exists exactly when the change does.
 pub async fn record(
     conn: &impl ConnectionTrait,
     caller: &Caller,
-    action: &str,
-    resource_type: &str,
+    action: Action,
+    resource_type: ResourceType,
     resource_id: &str,
     summary: impl Into<String>,
 ) -> Result<(), DbErr> {
@@ -35,8 +105,8 @@ pub async fn record(
         actor_sub: Set(caller.sub.clone()),
         actor_role: Set(caller.role.as_str().to_string()),
         actor_municipality: Set(caller.municipality.as_ref().map(|m| m.to_string())),
-        action: Set(action.to_string()),
-        resource_type: Set(resource_type.to_string()),
+        action: Set(action.as_str().to_string()),
+        resource_type: Set(resource_type.as_str().to_string()),
         resource_id: Set(resource_id.to_string()),
         summary: Set(summary.into()),
     }

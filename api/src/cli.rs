@@ -10,8 +10,8 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use crate::app::{app, spec};
 use crate::auth::{Role, TokenRequest, mint};
 use crate::config::{Config, ConfigError};
+use crate::logging::init_logging;
 use crate::state::{AppState, Db};
-use crate::telemetry::init_logging;
 
 #[derive(Debug, Parser)]
 #[command(name = "digihjelpen", version, about = "The Digihjelpen API server")]

@@ -8,8 +8,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use entity::{county, municipality};
 
-use crate::error::{ApiError, E400, E404, Failure};
-use crate::pagination::PageRequest;
+use crate::http::error::{ApiError, E400, E404, Failure};
+use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 

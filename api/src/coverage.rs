@@ -27,8 +27,8 @@ use sea_orm::{
 
 use entity::{county, grant_application, grant_scheme, municipality, ticket};
 
-use crate::error::{ApiError, E400, E406, Failure};
 use crate::grants::ApplicationStatus;
+use crate::http::error::{ApiError, E400, E406, Failure};
 use crate::locations::offering_municipalities;
 use crate::state::AppState;
 use crate::tags::ApiTags;

@@ -5,7 +5,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::auth::{BearerAuth, Role};
-use crate::error::{E401, Failure};
+use crate::http::error::{E401, Failure};
 use crate::tags::ApiTags;
 
 /// The verified claims of the caller's token.

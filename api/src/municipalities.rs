@@ -6,7 +6,7 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -16,20 +16,21 @@ use entity::{county, location, municipality};
 
 use crate::audit;
 use crate::auth::{BearerAuth, Caller, policy};
-use crate::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::locations::offering_municipalities;
-use crate::pagination::PageRequest;
-use crate::preconditions::{check_if_match, etag};
-use crate::state::AppState;
-use crate::tags::ApiTags;
-use crate::text::Text;
-use crate::validation::Fields;
-use crate::values::{
+use crate::common::text::Text;
+use crate::common::text::contains_pattern;
+use crate::common::validation::Fields;
+use crate::common::values::{
     Coordinates, CountyNumber, Email, MunicipalityNumber, OrganizationNumber, PhoneNumber, WebUrl,
 };
+use crate::http::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::{check_if_match, etag};
+use crate::locations::offering_municipalities;
+use crate::state::AppState;
+use crate::tags::ApiTags;
 
-const RESOURCE: &str = "municipality";
+const RESOURCE: audit::ResourceType = audit::ResourceType::Municipality;
 
 /// A municipality (kommune).
 #[derive(Debug, Clone, Object)]
@@ -275,7 +276,7 @@ impl MunicipalitiesApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only municipalities of this county, e.g. `03`.
-        county: Query<Option<crate::params::KnownCountyParam>>,
+        county: Query<Option<crate::http::params::KnownCountyParam>>,
         /// Only municipalities with (`true`) or without (`false`) a Digihjelp offer.
         has_digihjelp: Query<Option<bool>>,
         /// Part of the name, in any case (`bø` finds Bø and Bømlo).
@@ -291,7 +292,7 @@ impl MunicipalitiesApi {
         let mut query = municipality::Entity::find()
             .find_also_related(county::Entity)
             .order_by_asc(municipality::Column::Number);
-        if let Some(county) = crate::params::value(county.0) {
+        if let Some(county) = crate::http::params::value(county.0) {
             let county =
                 CountyNumber::parse(&county).map_err(|m| ApiError::invalid("county", m))?;
             require_county(state.db.conn(), county.as_str(), "county").await?;
@@ -420,15 +421,6 @@ impl MunicipalitiesApi {
         let tag = etag(updated.version);
         Ok(MunicipalityUpdated::Ok(Json(Box::new(updated)), tag))
     }
-}
-
-/// A `LIKE` pattern that finds `needle` anywhere, with `%` and `_` in it taken literally.
-pub fn contains_pattern(needle: &str) -> LikeExpr {
-    let escaped = needle
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    LikeExpr::new(format!("%{escaped}%")).escape('\\')
 }
 
 async fn require_county(
@@ -597,7 +589,7 @@ async fn create(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &number,
         format!("created {}", new.name),
@@ -724,7 +716,7 @@ async fn update(
     audit::record(
         conn,
         caller,
-        "update",
+        audit::Action::Update,
         RESOURCE,
         number,
         format!("changed {}", changed.join(", ")),

@@ -3,7 +3,7 @@
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
-use crate::error::ProblemDetails;
+use crate::http::error::ProblemDetails;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 
@@ -66,7 +66,7 @@ impl OperationsApi {
                 status: HealthStatus::Ok,
             }))
         } else {
-            ReadyResponse::Unavailable(Json(crate::error::ApiError::Unavailable.problem()))
+            ReadyResponse::Unavailable(Json(crate::http::error::ApiError::Unavailable.problem()))
         }
     }
 

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use crate::auth::Verifier;
 use crate::config::JwtConfig;
-use crate::telemetry::Metrics;
+use crate::http::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,7 +25,7 @@ impl AppState {
         Self {
             db,
             verifier: Arc::new(Verifier::new(jwt)),
-            metrics: Arc::new(Metrics::new(crate::app::route_templates())),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }

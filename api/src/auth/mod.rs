@@ -11,10 +11,10 @@ use poem_openapi::{Enum, SecurityScheme, auth::Bearer};
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 
+use crate::common::values::MunicipalityNumber;
 use crate::config::{JwtConfig, JwtKey};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
-use crate::values::MunicipalityNumber;
 
 /// Tokens are accepted this many seconds past `exp` (and before `nbf`), for clock skew.
 const LEEWAY_SECONDS: u64 = 30;

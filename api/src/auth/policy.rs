@@ -1,7 +1,7 @@
 //! Who may do what: one small rule per question of the role matrix.
 
 use super::{Caller, Role};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 fn forbidden(message: &str) -> ApiError {
     ApiError::Forbidden(message.to_string())
@@ -192,7 +192,7 @@ pub fn read_ticket_statistics(caller: &Caller) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::MunicipalityNumber;
+    use crate::common::values::MunicipalityNumber;
 
     fn caller(role: Role, municipality: Option<&str>) -> Caller {
         Caller {

@@ -16,13 +16,13 @@ use super::schemes;
 use super::{GrantApplication, GrantApplicationChanges, NewDecision, NewGrantApplication};
 use crate::audit;
 use crate::auth::{Caller, policy};
-use crate::error::ApiError;
-use crate::pagination::PageRequest;
-use crate::preconditions::check_if_match;
-use crate::validation::Fields;
-use crate::values::Email;
+use crate::common::validation::Fields;
+use crate::common::values::Email;
+use crate::http::error::ApiError;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::check_if_match;
 
-const RESOURCE: &str = "grant_application";
+const RESOURCE: audit::ResourceType = audit::ResourceType::GrantApplication;
 
 impl From<application::Model> for GrantApplication {
     fn from(a: application::Model) -> Self {
@@ -188,7 +188,7 @@ pub async fn apply(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &id.to_string(),
         format!(
@@ -310,7 +310,15 @@ pub async fn update(
         ),
         _ => format!("changed the application of {}", current.municipality_number),
     };
-    audit::record(conn, caller, "update", RESOURCE, &id.to_string(), summary).await?;
+    audit::record(
+        conn,
+        caller,
+        audit::Action::Update,
+        RESOURCE,
+        &id.to_string(),
+        summary,
+    )
+    .await?;
     Ok(updated)
 }
 
@@ -332,7 +340,7 @@ pub async fn withdraw(
     audit::record(
         conn,
         caller,
-        "withdraw",
+        audit::Action::Withdraw,
         RESOURCE,
         &id.to_string(),
         format!(
@@ -396,6 +404,14 @@ pub async fn decide(
             current.municipality_number
         ),
     };
-    audit::record(conn, caller, "decide", RESOURCE, &id.to_string(), summary).await?;
+    audit::record(
+        conn,
+        caller,
+        audit::Action::Decide,
+        RESOURCE,
+        &id.to_string(),
+        summary,
+    )
+    .await?;
     Ok(decided)
 }

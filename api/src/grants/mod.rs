@@ -18,13 +18,13 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
-use crate::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::pagination::PageRequest;
-use crate::preconditions::etag;
+use crate::common::text::Text;
+use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::etag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use crate::text::Text;
 
 pub use rules::{ApplicationStatus, DecisionOutcome, SchemeStatus};
 
@@ -126,7 +126,7 @@ pub struct NewGrantScheme {
     /// `opens_at`.
     pub deadline: DateTime<Utc>,
     /// `draft` (the default) or `open`.
-    pub status: crate::optional::NotNull<SchemeStatus>,
+    pub status: crate::common::optional::NotNull<SchemeStatus>,
 }
 
 impl Example for NewGrantScheme {
@@ -139,7 +139,7 @@ impl Example for NewGrantScheme {
             budget_nok: example.budget_nok,
             opens_at: example.opens_at,
             deadline: example.deadline,
-            status: crate::optional::NotNull(Some(SchemeStatus::Open)),
+            status: crate::common::optional::NotNull(Some(SchemeStatus::Open)),
         }
     }
 }

@@ -17,12 +17,12 @@ use super::rules::{self, ApplicationStatus, SchemeStatus, bounded};
 use super::{ApplicationCounts, GrantScheme, GrantSchemeChanges, NewGrantScheme};
 use crate::audit;
 use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::pagination::PageRequest;
-use crate::preconditions::check_if_match;
-use crate::validation::Fields;
+use crate::common::validation::Fields;
+use crate::http::error::ApiError;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::check_if_match;
 
-pub const RESOURCE: &str = "grant_scheme";
+pub const RESOURCE: audit::ResourceType = audit::ResourceType::GrantScheme;
 
 /// A scheme whose every field has been checked.
 pub struct Draft {
@@ -207,7 +207,7 @@ pub async fn create(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &id.to_string(),
         format!(
@@ -354,7 +354,15 @@ pub async fn update(
             status.as_str()
         )
     };
-    audit::record(conn, caller, "update", RESOURCE, &id.to_string(), summary).await?;
+    audit::record(
+        conn,
+        caller,
+        audit::Action::Update,
+        RESOURCE,
+        &id.to_string(),
+        summary,
+    )
+    .await?;
     find(conn, id).await
 }
 

@@ -27,15 +27,15 @@ use super::schedule::{
 use super::store;
 use crate::audit;
 use crate::auth::{BearerAuth, Caller, policy};
-use crate::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::pagination::PageRequest;
-use crate::preconditions::{check_if_match, etag};
+use crate::common::text::Text;
+use crate::common::validation::Fields;
+use crate::common::values::TimeOfDay;
+use crate::http::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use crate::text::Text;
-use crate::validation::Fields;
-use crate::values::TimeOfDay;
 
 /// The longest schedule one request may expand.
 pub const MAX_SCHEDULE_DAYS: i64 = 366;
@@ -445,8 +445,8 @@ impl OpeningHoursApi {
         audit::record(
             &tx,
             &auth.0,
-            "replace_opening_hours",
-            "location",
+            audit::Action::ReplaceOpeningHours,
+            audit::ResourceType::Location,
             &id.to_string(),
             summary,
         )
@@ -579,8 +579,8 @@ impl OpeningHoursApi {
         audit::record(
             &tx,
             &auth.0,
-            "delete",
-            "opening_exception",
+            audit::Action::Delete,
+            audit::ResourceType::OpeningException,
             &exception_id.to_string(),
             summary,
         )
@@ -780,7 +780,7 @@ async fn opening_hours(
                 weekday: Weekday::from_chrono(weekday_of(r.weekday)),
                 opens: time_text(r.opens),
                 closes: time_text(r.closes),
-                service_mode: ServiceMode::from_stored(&r.service_mode)
+                service_mode: ServiceMode::from_name(&r.service_mode)
                     .unwrap_or(ServiceMode::DropIn),
                 valid_from: r.valid_from,
                 valid_to: r.valid_to,
@@ -942,8 +942,8 @@ async fn insert_exception(
     audit::record(
         conn,
         caller,
-        "create",
-        "opening_exception",
+        audit::Action::Create,
+        audit::ResourceType::OpeningException,
         &row.id.to_string(),
         summary,
     )
@@ -961,7 +961,7 @@ fn exception_hours(
             Some((
                 TimeOfDay::parse(&h.opens).ok()?.0,
                 TimeOfDay::parse(&h.closes).ok()?.0,
-                ServiceMode::from_stored(&h.service_mode)?,
+                ServiceMode::from_name(&h.service_mode)?,
             ))
         })
         .collect()
@@ -1052,7 +1052,7 @@ pub async fn calendar_rows(
                 weekday: weekday_of(r.weekday),
                 opens: r.opens,
                 closes: r.closes,
-                service_mode: ServiceMode::from_stored(&r.service_mode)
+                service_mode: ServiceMode::from_name(&r.service_mode)
                     .unwrap_or(ServiceMode::DropIn),
                 valid_from: r.valid_from,
                 valid_to: r.valid_to,

@@ -18,16 +18,16 @@ use entity::{location, municipality};
 
 use crate::audit;
 use crate::auth::{BearerAuth, Caller, policy};
-use crate::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::preconditions::{check_if_match, etag};
+use crate::http::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
     HostType, Location, LocationChanges, LocationFields, LocationStatus, NewLocation, ServiceMode,
 };
 
-const RESOURCE: &str = "location";
+const RESOURCE: audit::ResourceType = audit::ResourceType::Location;
 
 crate::page_object!(LocationPage, Location);
 
@@ -102,11 +102,11 @@ impl LocationsApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only locations of this municipality, e.g. `0301`.
-        municipality: Query<Option<crate::params::MunicipalityParam>>,
+        municipality: Query<Option<crate::http::params::MunicipalityParam>>,
         /// Only locations in this county, e.g. `03`.
-        county: Query<Option<crate::params::CountyParam>>,
+        county: Query<Option<crate::http::params::CountyParam>>,
         /// Only locations that give guidance in this language (ISO 639-1), e.g. `ar`.
-        language: Query<Option<crate::params::LanguageParam>>,
+        language: Query<Option<crate::http::params::LanguageParam>>,
         /// Only locations serving visitors this way.
         service_mode: Query<Option<ServiceMode>>,
         host_type: Query<Option<HostType>>,
@@ -137,9 +137,9 @@ impl LocationsApi {
         cursor: Query<Option<String>>,
     ) -> Result<LocationListResponse, Failure<{ E400 | E422 }>> {
         let filters = search::Filters::parse(search::RawFilters {
-            municipality: crate::params::value(municipality.0),
-            county: crate::params::value(county.0),
-            language: crate::params::value(language.0),
+            municipality: crate::http::params::value(municipality.0),
+            county: crate::http::params::value(county.0),
+            language: crate::http::params::value(language.0),
             service_mode: service_mode.0,
             host_type: host_type.0,
             statuses: status.0,
@@ -240,7 +240,7 @@ impl LocationsApi {
         audit::record(
             &tx,
             &auth.0,
-            "update",
+            audit::Action::Update,
             RESOURCE,
             &id.to_string(),
             format!("changed {}", changed.join(", ")),
@@ -279,7 +279,7 @@ impl LocationsApi {
         audit::record(
             &tx,
             &auth.0,
-            "delete",
+            audit::Action::Delete,
             RESOURCE,
             &id.to_string(),
             format!("deleted {}", current.name),
@@ -310,7 +310,7 @@ async fn create(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &id.to_string(),
         format!("created {}", fields.name),

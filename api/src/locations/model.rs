@@ -7,41 +7,14 @@ use uuid::Uuid;
 
 use entity::location;
 
-use crate::error::ApiError;
-use crate::text::Text;
-use crate::validation::Fields;
-use crate::values::{
+use crate::common::text::Text;
+use crate::common::validation::Fields;
+use crate::common::values::{
     Coordinates, Email, LanguageCode, MunicipalityNumber, PhoneNumber, PostalCode, WebUrl,
 };
+use crate::http::error::ApiError;
 
-/// Declares a wire enum stored as its snake_case name.
-macro_rules! stored_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, poem_openapi::Enum)]
-        #[oai(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text),+
-                }
-            }
-
-            pub fn from_stored(s: &str) -> Option<Self> {
-                match s {
-                    $($text => Some(Self::$variant),)+
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-pub(crate) use stored_enum;
+use crate::common::stored::stored_enum;
 
 stored_enum! {
     /// Who hosts the location.
@@ -161,7 +134,7 @@ impl Location {
             id: m.id,
             municipality_number: m.municipality_number,
             name: m.name,
-            host_type: HostType::from_stored(&m.host_type).unwrap_or(HostType::Other),
+            host_type: HostType::from_name(&m.host_type).unwrap_or(HostType::Other),
             address: Address {
                 street: m.street_address,
                 postal_code: m.postal_code,
@@ -179,10 +152,10 @@ impl Location {
             accessibility: m
                 .accessibility
                 .split(',')
-                .filter_map(Accessibility::from_stored)
+                .filter_map(Accessibility::from_name)
                 .collect(),
             description: m.description,
-            status: LocationStatus::from_stored(&m.status).unwrap_or(LocationStatus::Inactive),
+            status: LocationStatus::from_name(&m.status).unwrap_or(LocationStatus::Inactive),
             alert: m.alert,
             opens_on_holidays: m.opens_on_holidays,
             last_verified_at: m.last_verified_at,
@@ -215,18 +188,18 @@ pub struct NewLocation {
     /// At least one.
     pub service_modes: Vec<ServiceMode>,
     /// ISO 639-1 codes, e.g. `["nb", "en", "ar"]`.
-    pub languages: crate::optional::NotNull<Vec<Text>>,
-    pub accessibility: crate::optional::NotNull<Vec<Accessibility>>,
+    pub languages: crate::common::optional::NotNull<Vec<Text>>,
+    pub accessibility: crate::common::optional::NotNull<Vec<Accessibility>>,
     /// At most 2,000 characters.
     #[oai(nullable)]
     pub description: Option<Text>,
     /// Default `active`.
-    pub status: crate::optional::NotNull<LocationStatus>,
+    pub status: crate::common::optional::NotNull<LocationStatus>,
     /// At most 500 characters.
     #[oai(nullable, skip_serializing_if_is_none)]
     pub alert: Option<Text>,
     /// Default false: public holidays close the location.
-    pub opens_on_holidays: crate::optional::NotNull<bool>,
+    pub opens_on_holidays: crate::common::optional::NotNull<bool>,
     #[oai(nullable, skip_serializing_if_is_none)]
     pub last_verified_at: Option<DateTime<Utc>>,
 }
@@ -248,19 +221,19 @@ impl Example for NewLocation {
             email: Some(Text("digihjelp@deichman.no".into())),
             website: Some(Text("https://deichman.no/digihjelp".into())),
             service_modes: vec![ServiceMode::DropIn, ServiceMode::Appointment],
-            languages: crate::optional::NotNull(Some(vec![
+            languages: crate::common::optional::NotNull(Some(vec![
                 Text("nb".into()),
                 Text("en".into()),
                 Text("ar".into()),
             ])),
-            accessibility: crate::optional::NotNull(Some(vec![
+            accessibility: crate::common::optional::NotNull(Some(vec![
                 Accessibility::StepFreeAccess,
                 Accessibility::HearingLoop,
             ])),
             description: Some(Text("Hjelp med mobil, nettbrett og PC.".into())),
-            status: crate::optional::NotNull(Some(LocationStatus::Active)),
+            status: crate::common::optional::NotNull(Some(LocationStatus::Active)),
             alert: None,
-            opens_on_holidays: crate::optional::NotNull(Some(false)),
+            opens_on_holidays: crate::common::optional::NotNull(Some(false)),
             last_verified_at: None,
         }
     }

@@ -12,12 +12,12 @@ use entity::{location, location_language, location_topic, opening_exception, ope
 use super::hours::calendar_rows;
 use super::model::{HostType, Location, LocationStatus, ServiceMode};
 use super::store;
-use crate::error::ApiError;
-use crate::municipalities::contains_pattern;
-use crate::pagination::{Page, PageRequest};
+use crate::common::text::contains_pattern;
+use crate::common::validation::Fields;
+use crate::common::values::{Coordinates, CountyNumber, LanguageCode, MunicipalityNumber};
+use crate::http::error::ApiError;
+use crate::http::pagination::{Page, PageRequest};
 use crate::topics::model::parse_slug;
-use crate::validation::Fields;
-use crate::values::{Coordinates, CountyNumber, LanguageCode, MunicipalityNumber};
 
 /// Kilometres per degree of latitude (and of longitude at the equator).
 const KM_PER_DEGREE: f64 = 111.195;

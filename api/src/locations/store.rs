@@ -11,7 +11,7 @@ use uuid::Uuid;
 use entity::{location, location_language, location_topic, municipality};
 
 use super::model::{Location, LocationFields, ServiceMode};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("there is no location {id}"))

@@ -14,12 +14,12 @@ use entity::{location_topic, topic};
 use super::store;
 use crate::audit;
 use crate::auth::{BearerAuth, policy};
-use crate::error::{AUTH, ApiError, E400, E404, E412, E422, E428, Failure};
-use crate::preconditions::{check_if_match, etag};
+use crate::common::validation::Fields;
+use crate::http::error::{AUTH, ApiError, E400, E404, E412, E422, E428, Failure};
+use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use crate::topics::model::{SlugText, parse_slug};
-use crate::validation::Fields;
 
 const MAX_TOPICS: usize = 100;
 
@@ -224,8 +224,8 @@ impl LocationTopicsApi {
         audit::record(
             &tx,
             &auth.0,
-            "replace_topics",
-            "location",
+            audit::Action::ReplaceTopics,
+            audit::ResourceType::Location,
             &id.to_string(),
             summary,
         )

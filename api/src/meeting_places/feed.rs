@@ -12,7 +12,7 @@ use entity::meeting_place;
 use super::ics::{Calendar, Event};
 use super::places::serving_county;
 use super::status::MeetingPlaceStatus;
-use crate::error::{ApiError, E400, E422, Failure};
+use crate::http::error::{ApiError, E400, E422, Failure};
 use crate::state::AppState;
 use crate::tags::ApiTags;
 
@@ -43,9 +43,13 @@ impl MeetingPlaceFeedApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only meeting places serving this county, e.g. `03`.
-        county: Query<Option<crate::params::KnownCountyParam>>,
+        county: Query<Option<crate::http::params::KnownCountyParam>>,
     ) -> Result<CalendarResponse, Failure<{ E400 | E422 }>> {
-        let feed = calendar(state.db.conn(), crate::params::value(county.0).as_deref()).await?;
+        let feed = calendar(
+            state.db.conn(),
+            crate::http::params::value(county.0).as_deref(),
+        )
+        .await?;
         Ok(CalendarResponse::Ok(PlainText(feed)))
     }
 }

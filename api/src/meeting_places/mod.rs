@@ -20,13 +20,13 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
-use crate::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::pagination::PageRequest;
-use crate::preconditions::etag;
+use crate::common::text::Text;
+use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::etag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use crate::text::Text;
 
 pub use feed::MeetingPlaceFeedApi;
 pub use places::ListFilter;
@@ -187,7 +187,7 @@ pub struct NewMeetingPlace {
     /// Before `starts_at`.
     pub registration_deadline: DateTime<Utc>,
     /// `planned` (the default) or `open`.
-    pub status: crate::optional::NotNull<MeetingPlaceStatus>,
+    pub status: crate::common::optional::NotNull<MeetingPlaceStatus>,
 }
 
 impl Example for NewMeetingPlace {
@@ -205,7 +205,7 @@ impl Example for NewMeetingPlace {
             ends_at: example.ends_at,
             capacity: example.capacity,
             registration_deadline: example.registration_deadline,
-            status: crate::optional::NotNull(Some(MeetingPlaceStatus::Planned)),
+            status: crate::common::optional::NotNull(Some(MeetingPlaceStatus::Planned)),
         }
     }
 }
@@ -309,7 +309,7 @@ impl MeetingPlacesApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// Only meeting places serving this county, e.g. `03`.
-        county: Query<Option<crate::params::KnownCountyParam>>,
+        county: Query<Option<crate::http::params::KnownCountyParam>>,
         /// Only meeting places with this status.
         status: Query<Option<MeetingPlaceStatus>>,
         /// Only meeting places of this format.
@@ -326,7 +326,7 @@ impl MeetingPlacesApi {
     ) -> Result<MeetingPlaceListResponse, Failure<{ E400 | E422 }>> {
         let page = PageRequest::new(limit.0, cursor.0.as_deref())?;
         let filter = ListFilter {
-            county: crate::params::value(county.0),
+            county: crate::http::params::value(county.0),
             status: status.0,
             format: format.0,
             from: from.0,

@@ -17,14 +17,14 @@ use super::status::{MeetingPlaceStatus, transition};
 use super::{MeetingFormat, MeetingPlace, MeetingPlaceChanges, NewMeetingPlace, Organiser};
 use crate::audit;
 use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::pagination::PageRequest;
-use crate::preconditions::check_if_match;
-use crate::text::Text;
-use crate::validation::Fields;
-use crate::values::{CountyNumber, WebUrl};
+use crate::common::text::Text;
+use crate::common::validation::Fields;
+use crate::common::values::{CountyNumber, WebUrl};
+use crate::http::error::ApiError;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::check_if_match;
 
-const RESOURCE: &str = "meeting_place";
+const RESOURCE: audit::ResourceType = audit::ResourceType::MeetingPlace;
 
 /// The filters of the list operation.
 pub struct ListFilter {
@@ -431,7 +431,7 @@ pub async fn create(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &id.to_string(),
         format!("created {} ({})", draft.title, draft.status.as_str()),
@@ -646,7 +646,15 @@ pub async fn update(
             draft.status.as_str()
         )
     };
-    audit::record(conn, caller, "update", RESOURCE, &id.to_string(), summary).await?;
+    audit::record(
+        conn,
+        caller,
+        audit::Action::Update,
+        RESOURCE,
+        &id.to_string(),
+        summary,
+    )
+    .await?;
     find(conn, id).await
 }
 

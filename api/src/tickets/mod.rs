@@ -29,20 +29,20 @@ use entity::{ticket, ticket_counter, ticket_message, ticket_status_change};
 use crate::audit;
 use crate::auth::policy::{self, TicketScope};
 use crate::auth::{BearerAuth, Caller, Role};
-use crate::error::{AUTH, ApiError, E400, E401, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::municipalities::contains_pattern;
-use crate::pagination::{Page, PageRequest};
-use crate::preconditions::{check_if_match, etag};
+use crate::common::text::Text;
+use crate::common::text::contains_pattern;
+use crate::common::validation::Fields;
+use crate::common::values::MunicipalityNumber;
+use crate::http::error::{AUTH, ApiError, E400, E401, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use crate::text::Text;
-use crate::validation::Fields;
-use crate::values::MunicipalityNumber;
 
 use statistics::TicketStatistics;
 
-const RESOURCE: &str = "ticket";
+const RESOURCE: audit::ResourceType = audit::ResourceType::Ticket;
 const SUBJECT_MAX: usize = 200;
 const BODY_MAX: usize = 20_000;
 const NOTE_MAX: usize = 5_000;
@@ -269,7 +269,7 @@ pub struct NewTicket {
     pub body: Text,
     pub category: TicketCategory,
     /// The priority the municipality asks for (default `normal`); KS may change it.
-    pub priority: crate::optional::NotNull<TicketPriority>,
+    pub priority: crate::common::optional::NotNull<TicketPriority>,
 }
 
 impl poem_openapi::types::Example for NewTicket {
@@ -284,7 +284,7 @@ impl poem_openapi::types::Example for NewTicket {
                     .into(),
             ),
             category: TicketCategory::Grants,
-            priority: crate::optional::NotNull(Some(TicketPriority::Normal)),
+            priority: crate::common::optional::NotNull(Some(TicketPriority::Normal)),
         }
     }
 }
@@ -325,7 +325,7 @@ pub struct NewTicketMessage {
     /// At most 20,000 characters.
     pub body: Text,
     /// An internal note, seen by KS only (default `false`).
-    pub internal: crate::optional::NotNull<bool>,
+    pub internal: crate::common::optional::NotNull<bool>,
 }
 
 impl poem_openapi::types::Example for NewTicketMessage {
@@ -334,7 +334,7 @@ impl poem_openapi::types::Example for NewTicketMessage {
             body: Text(
                 "Ja, tilskuddet kan dekke lønn. Se kunngjøringen for 2026 for detaljene.".into(),
             ),
-            internal: crate::optional::NotNull(Some(false)),
+            internal: crate::common::optional::NotNull(Some(false)),
         }
     }
 }
@@ -437,7 +437,7 @@ impl TicketsApi {
         #[oai(validator(min_length = 1, max_length = 255))]
         assignee: Query<Option<String>>,
         /// Only tickets of this municipality, e.g. `0301`.
-        municipality: Query<Option<crate::params::MunicipalityParam>>,
+        municipality: Query<Option<crate::http::params::MunicipalityParam>>,
         /// Only tickets with this tag.
         tag: Query<Option<String>>,
         /// Part of the subject or body, in any case (`søknad` finds "Søknad").
@@ -456,7 +456,7 @@ impl TicketsApi {
         let mut fields = Fields::default();
         let municipality = fields.check_optional(
             "municipality",
-            crate::params::value(municipality.0)
+            crate::http::params::value(municipality.0)
                 .as_deref()
                 .map(MunicipalityNumber::parse),
         );
@@ -1103,7 +1103,7 @@ async fn create(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &id.to_string(),
         format!("created {number}"),
@@ -1263,7 +1263,7 @@ async fn update(
     audit::record(
         conn,
         caller,
-        "update",
+        audit::Action::Update,
         RESOURCE,
         &current.id.to_string(),
         format!("{}: {}", current.number, changed.join(", ")),
@@ -1330,7 +1330,11 @@ async fn create_message(
     audit::record(
         conn,
         caller,
-        if internal { "note" } else { "reply" },
+        if internal {
+            audit::Action::Note
+        } else {
+            audit::Action::Reply
+        },
         RESOURCE,
         &ticket.id.to_string(),
         format!(
@@ -1389,7 +1393,7 @@ async fn refer(
     audit::record(
         conn,
         caller,
-        "refer",
+        audit::Action::Refer,
         RESOURCE,
         &current.id.to_string(),
         format!("{} referred to {}", current.number, to_db(&to)),

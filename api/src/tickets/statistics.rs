@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use entity::ticket;
 
 use super::{TicketCategory, TicketStatus, from_db};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The figures of a set of tickets.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{StatusChangeReason, TicketStatus, to_db};
 use crate::auth::Role;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 use TicketStatus::*;
 

@@ -10,9 +10,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use crate::auth::{BearerAuth, policy};
-use crate::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::preconditions::etag;
+use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::preconditions::etag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{NewTopic, Topic, TopicCategory, TopicChanges, TopicFields};

@@ -6,9 +6,9 @@ use poem_openapi::types::{Example, MaybeUndefined};
 
 use entity::topic;
 
-use crate::error::ApiError;
-use crate::locations::model::stored_enum;
-use crate::validation::Fields;
+use crate::common::stored::stored_enum;
+use crate::common::validation::Fields;
+use crate::http::error::ApiError;
 
 /// Some character that is not white space: text is trimmed, and must not end up empty.
 pub const NOT_BLANK: &str = r"\S";
@@ -150,7 +150,7 @@ impl Topic {
             description_nb: m.description_nb,
             description_nn: m.description_nn,
             description_en: m.description_en,
-            category: TopicCategory::from_stored(&m.category).unwrap_or(TopicCategory::Other),
+            category: TopicCategory::from_name(&m.category).unwrap_or(TopicCategory::Other),
             in_scope: m.in_scope,
             sort_order: m.sort_order,
             retired_at: m.retired_at,
@@ -353,7 +353,7 @@ impl TopicFields {
             description_nb: m.description_nb.clone(),
             description_nn: m.description_nn.clone(),
             description_en: m.description_en.clone(),
-            category: TopicCategory::from_stored(&m.category).unwrap_or(TopicCategory::Other),
+            category: TopicCategory::from_name(&m.category).unwrap_or(TopicCategory::Other),
             in_scope: m.in_scope,
             sort_order: m.sort_order,
             retired: m.retired_at.is_some(),

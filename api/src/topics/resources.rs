@@ -21,17 +21,17 @@ use super::model::{DESCRIPTION_MAX, DescriptionText, NOT_BLANK, bounded};
 use super::store::find_model as find_topic;
 use crate::audit;
 use crate::auth::{BearerAuth, Caller, policy};
-use crate::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::locations::model::stored_enum;
-use crate::pagination::PageRequest;
-use crate::preconditions::{check_if_match, etag};
+use crate::common::stored::stored_enum;
+use crate::common::validation::Fields;
+use crate::common::values::{LanguageCode, WebUrl};
+use crate::http::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use crate::validation::Fields;
-use crate::values::{LanguageCode, WebUrl};
 
-const RESOURCE: &str = "topic_resource";
+const RESOURCE: audit::ResourceType = audit::ResourceType::TopicResource;
 const TITLE_MAX: usize = 200;
 const PUBLISHER_MAX: usize = 200;
 const MAX_LANGUAGES: usize = 30;
@@ -344,7 +344,7 @@ async fn assemble(
             title: m.title,
             url: m.url,
             publisher: m.publisher,
-            format: ResourceFormat::from_stored(&m.format).unwrap_or(ResourceFormat::Other),
+            format: ResourceFormat::from_name(&m.format).unwrap_or(ResourceFormat::Other),
             description: m.description,
             version: m.version,
             created_at: m.created_at,
@@ -419,7 +419,7 @@ async fn create(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &id.to_string(),
         format!("added {} to topic {slug}", fields.title),
@@ -671,7 +671,7 @@ impl TopicResourcesApi {
         audit::record(
             &tx,
             &auth.0,
-            "update",
+            audit::Action::Update,
             RESOURCE,
             &current.id.to_string(),
             format!("changed {}", changed.join(", ")),
@@ -724,7 +724,7 @@ impl TopicResourcesApi {
         audit::record(
             &tx,
             &auth.0,
-            "delete",
+            audit::Action::Delete,
             RESOURCE,
             &current.id.to_string(),
             format!(

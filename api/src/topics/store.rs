@@ -14,13 +14,13 @@ use entity::{location, location_topic, topic};
 use super::model::{Topic, TopicCategory, TopicFields, ValidNewTopic, parse_slug};
 use crate::audit;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::common::text::contains_pattern;
+use crate::http::error::ApiError;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::preconditions::check_if_match;
 use crate::locations::model::LocationStatus;
-use crate::municipalities::contains_pattern;
-use crate::pagination::{Page, PageRequest};
-use crate::preconditions::check_if_match;
 
-pub const RESOURCE: &str = "topic";
+pub const RESOURCE: audit::ResourceType = audit::ResourceType::Topic;
 
 pub fn not_found(slug: &str) -> ApiError {
     ApiError::NotFound(format!("there is no topic {slug}"))
@@ -177,7 +177,7 @@ pub async fn create(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &new.slug,
         format!("created {}", new.fields.name_nb),
@@ -200,9 +200,9 @@ pub async fn update(
     check_if_match(if_match, current.version)?;
     let now = Utc::now();
     let (action, retired_at) = match (current.retired_at, fields.retired) {
-        (None, true) => ("retire", Some(now)),
-        (Some(_), false) => ("reinstate", None),
-        (kept, _) => ("update", kept),
+        (None, true) => (audit::Action::Retire, Some(now)),
+        (Some(_), false) => (audit::Action::Reinstate, None),
+        (kept, _) => (audit::Action::Update, kept),
     };
     let mut row = topic::ActiveModel {
         retired_at: Set(retired_at),

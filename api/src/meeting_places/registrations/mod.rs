@@ -17,16 +17,16 @@ mod store;
 
 use super::places;
 use crate::auth::{BearerAuth, policy};
-use crate::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
-use crate::idempotency;
-use crate::pagination::PageRequest;
-use crate::preconditions::etag;
+use crate::common::text::Text;
+use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
+use crate::http::idempotency;
+use crate::http::pagination::PageRequest;
+use crate::http::preconditions::etag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use crate::text::Text;
 use store::{cancel, find_visible, register, update, validate_new};
 
-const RESOURCE: &str = "meeting_place_registration";
+const RESOURCE: crate::audit::ResourceType = crate::audit::ResourceType::MeetingPlaceRegistration;
 
 /// A municipality's registration for a meeting place.
 #[derive(Debug, Clone, Object)]

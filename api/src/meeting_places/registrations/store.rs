@@ -16,10 +16,10 @@ use super::super::status::{MeetingPlaceStatus, RegistrationChange, registration_
 use super::{NewRegistration, RESOURCE, Registration, RegistrationChanges};
 use crate::audit;
 use crate::auth::{Caller, policy};
-use crate::error::ApiError;
-use crate::preconditions::check_if_match;
-use crate::validation::Fields;
-use crate::values::Email;
+use crate::common::validation::Fields;
+use crate::common::values::Email;
+use crate::http::error::ApiError;
+use crate::http::preconditions::check_if_match;
 
 /// A new registration whose every field has been checked.
 pub struct ValidRegistration {
@@ -225,7 +225,7 @@ pub(super) async fn register(
     audit::record(
         conn,
         caller,
-        "create",
+        audit::Action::Create,
         RESOURCE,
         &id.to_string(),
         format!(
@@ -331,7 +331,15 @@ pub(super) async fn update(
             current.municipality_number
         ),
     };
-    audit::record(conn, caller, "update", RESOURCE, &id.to_string(), summary).await?;
+    audit::record(
+        conn,
+        caller,
+        audit::Action::Update,
+        RESOURCE,
+        &id.to_string(),
+        summary,
+    )
+    .await?;
     let updated = registration::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -364,7 +372,7 @@ pub(super) async fn cancel(
     audit::record(
         conn,
         caller,
-        "delete",
+        audit::Action::Delete,
         RESOURCE,
         &id.to_string(),
         format!(

@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -23,8 +23,8 @@ macro_rules! page_object {
             pub next_cursor: Option<String>,
         }
 
-        impl From<$crate::pagination::Page<$item>> for $name {
-            fn from(page: $crate::pagination::Page<$item>) -> Self {
+        impl From<$crate::http::pagination::Page<$item>> for $name {
+            fn from(page: $crate::http::pagination::Page<$item>) -> Self {
                 Self {
                     items: page.items,
                     next_cursor: page.next_cursor,

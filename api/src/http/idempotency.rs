@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use entity::idempotency_key;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::Db;
 
 const KEPT_FOR_HOURS: i64 = 24;

@@ -67,7 +67,7 @@ documented_param!(
 documented_param!(
     /// An ISO 639-1 language code.
     LanguageParam,
-    crate::values::LanguageCode::PATTERN
+    crate::common::values::LanguageCode::PATTERN
 );
 
 /// The value of an optional documented parameter, for the handler's own parsing.

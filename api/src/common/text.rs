@@ -80,7 +80,7 @@ macro_rules! checked_text {
 
         impl poem_openapi::types::ParseFromJSON for $name {
             fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
-                <$crate::text::Text as poem_openapi::types::ParseFromJSON>::parse_from_json(value)
+                <$crate::common::text::Text as poem_openapi::types::ParseFromJSON>::parse_from_json(value)
                     .map(|text| Self(text.0))
                     .map_err(poem_openapi::types::ParseError::propagate)
             }
@@ -109,6 +109,36 @@ macro_rules! checked_text {
     };
 }
 
+/// A text field trimmed, not empty, and at most `max` characters: the 422 message otherwise.
+pub fn bounded(value: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    match value.chars().count() {
+        0 => Err("must not be empty".into()),
+        n if n > max => Err(format!("must be at most {max} characters")),
+        _ => Ok(value.to_string()),
+    }
+}
+
+/// Free text (a message body) kept as written: not blank, and at most `max` characters.
+pub fn bounded_verbatim(value: &str, max: usize) -> Result<String, String> {
+    if value.trim().is_empty() {
+        Err("must not be empty".into())
+    } else if value.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else {
+        Ok(value.to_string())
+    }
+}
+
+/// A `LIKE` pattern that finds `needle` anywhere, with `%` and `_` in it taken literally.
+pub fn contains_pattern(needle: &str) -> sea_orm::sea_query::LikeExpr {
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +162,18 @@ mod tests {
                 "{wrong}"
             );
         }
+    }
+
+    #[test]
+    fn bounded_text_is_trimmed_and_counted_in_characters() {
+        assert_eq!(bounded("  Deichman  ", 8).unwrap(), "Deichman");
+        assert_eq!(bounded("ææææ", 4).unwrap(), "ææææ");
+        assert_eq!(bounded("   ", 4).unwrap_err(), "must not be empty");
+        assert_eq!(
+            bounded("abcde", 4).unwrap_err(),
+            "must be at most 4 characters"
+        );
+        assert_eq!(bounded_verbatim("  hei\n", 10).unwrap(), "  hei\n");
+        assert!(bounded_verbatim(" \n ", 10).is_err());
     }
 }

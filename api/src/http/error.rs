@@ -10,7 +10,7 @@ use poem_openapi::registry::{
     MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
 use poem_openapi::{ApiResponse, Object, types::Type};
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -244,18 +244,41 @@ impl From<DbErr> for ApiError {
     }
 }
 
-/// Errors that mean the database went away mid-request rather than refused the statement.
+/// Errors that mean the database went away mid-request rather than refused the statement,
+/// read from the driver's error kinds: a broken or closed connection, a pool that gave up,
+/// and PostgreSQL's connection-exception (`08`) and operator-intervention (`57P`, e.g. a
+/// terminated backend) classes.
 fn is_connection_failure(err: &DbErr) -> bool {
-    let text = err.to_string().to_lowercase();
-    [
-        "connection",
-        "pool timed out",
-        "broken pipe",
-        "io error",
-        "shutting down",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
+    use sea_orm::sqlx::Error;
+    let (DbErr::Conn(RuntimeErr::SqlxError(driver))
+    | DbErr::Exec(RuntimeErr::SqlxError(driver))
+    | DbErr::Query(RuntimeErr::SqlxError(driver))) = err
+    else {
+        return false;
+    };
+    match driver.as_ref() {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::Protocol(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed => true,
+        Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// The answer to a handler that panicked: a logged 500, never a dropped connection.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %message, "a handler panicked");
+    ApiError::Internal.problem().into_response()
 }
 
 /// Renders any error that reached the edge of the app as problem+json, hiding the detail of

@@ -2,7 +2,8 @@
 
 use poem_openapi::types::MaybeUndefined;
 
-use crate::error::{ApiError, FieldError};
+use crate::common::values::LanguageCode;
+use crate::http::error::{ApiError, FieldError};
 
 #[derive(Default)]
 pub struct Fields(Vec<FieldError>);
@@ -33,7 +34,7 @@ impl Fields {
     pub fn check_patch<T>(
         &mut self,
         field: &str,
-        value: MaybeUndefined<crate::text::Text>,
+        value: MaybeUndefined<crate::common::text::Text>,
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Option<Option<T>> {
         match value {
@@ -47,7 +48,7 @@ impl Fields {
     pub fn check_required_patch<T>(
         &mut self,
         field: &str,
-        value: MaybeUndefined<crate::text::Text>,
+        value: MaybeUndefined<crate::common::text::Text>,
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Option<T> {
         match value {
@@ -58,6 +59,50 @@ impl Fields {
             }
             MaybeUndefined::Value(v) => self.check(field, parse(&v)),
         }
+    }
+
+    /// A change to a field that cannot be cleared, whatever its type: `None` when left out,
+    /// and `null` refused.
+    pub fn required<T>(&mut self, field: &str, value: MaybeUndefined<T>) -> Option<T> {
+        match value {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => {
+                self.add(field, "must not be null");
+                None
+            }
+            MaybeUndefined::Value(v) => Some(v),
+        }
+    }
+
+    /// A list of language codes with between `count.start()` and `count.end()` entries,
+    /// sorted and without repeats; each bad code is named by its index.
+    pub fn languages(
+        &mut self,
+        field: &str,
+        codes: &[impl AsRef<str>],
+        count: std::ops::RangeInclusive<usize>,
+    ) -> Option<Vec<LanguageCode>> {
+        let mut parsed = Vec::new();
+        let mut ok = true;
+        for (i, code) in codes.iter().enumerate() {
+            match LanguageCode::parse(code.as_ref()) {
+                Ok(code) => parsed.push(code),
+                Err(message) => {
+                    self.add(&format!("{field}[{i}]"), message);
+                    ok = false;
+                }
+            }
+        }
+        if codes.len() < *count.start() {
+            self.add(field, "name at least one language");
+            ok = false;
+        } else if codes.len() > *count.end() {
+            self.add(field, format!("at most {} languages", count.end()));
+            ok = false;
+        }
+        parsed.sort();
+        parsed.dedup();
+        ok.then_some(parsed)
     }
 
     /// A 422 listing every invalid field, if there is any.
@@ -96,10 +141,27 @@ mod tests {
             fields.check_required_patch("f", MaybeUndefined::Null, parse),
             None
         );
+        assert_eq!(fields.required("g", MaybeUndefined::Value(3)), Some(3));
+        assert_eq!(fields.required("h", MaybeUndefined::<u8>::Null), None);
         let Err(ApiError::Validation(errors)) = fields.finish() else {
             panic!("expected a validation error");
         };
         let named: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(named, ["b", "f"]);
+        assert_eq!(named, ["b", "f", "h"]);
+    }
+
+    #[test]
+    fn a_language_list_names_each_bad_code_and_its_bounds() {
+        let mut fields = Fields::default();
+        let codes = fields.languages("languages", &["nb", "en", "nb"], 0..=30);
+        assert_eq!(codes.unwrap().len(), 2);
+        assert_eq!(fields.languages("languages", &["nb", "qq"], 0..=30), None);
+        assert_eq!(fields.languages("languages", &[] as &[&str], 1..=30), None);
+        assert_eq!(fields.languages("languages", &["nb"; 31], 0..=30), None);
+        let Err(ApiError::Validation(errors)) = fields.finish() else {
+            panic!("expected a validation error");
+        };
+        let named: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(named, ["languages[1]", "languages", "languages"]);
     }
 }

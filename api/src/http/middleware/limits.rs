@@ -1,0 +1,56 @@
+//! What no handler should see: NUL in the URL, and bodies over the size limit.
+
+use poem::http::StatusCode;
+use poem::{Request, Response};
+
+use crate::http::error::ProblemDetails;
+
+/// Request bodies above this size are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Refuses what no handler should see: a NUL character anywhere in the URL (PostgreSQL
+/// cannot store one), and a body over [`MAX_BODY_BYTES`] (413).
+pub(super) async fn check_request(req: &mut Request) -> Result<(), Response> {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or_default();
+    if target.to_ascii_lowercase().contains("%00") {
+        return Err(ProblemDetails::for_status(
+            StatusCode::BAD_REQUEST,
+            "the URL must not contain NUL characters".into(),
+        )
+        .into_response());
+    }
+    let too_large = || {
+        ProblemDetails::for_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )
+        .into_response()
+    };
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    if declared == Some(0) || req.method() == poem::http::Method::GET {
+        return Ok(());
+    }
+    match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            req.set_body(bytes);
+            Ok(())
+        }
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
+        Err(err) => Err(ProblemDetails::for_status(
+            StatusCode::BAD_REQUEST,
+            format!("the request body could not be read: {err}"),
+        )
+        .into_response()),
+    }
+}

@@ -1,0 +1,162 @@
+//! The middleware around the whole app: request ids, one tracing span per request, metrics,
+//! the request limits, `If-None-Match` revalidation, and the problem+json rendering of every
+//! error that reaches the edge of the app.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, StatusCode};
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
+use poem_openapi::OperationId;
+use tracing::Instrument;
+
+use crate::http::error::{panic_response, problem_response};
+use crate::http::metrics::Metrics;
+use crate::http::routes::RouteTable;
+
+mod conditional;
+mod limits;
+
+pub use limits::MAX_BODY_BYTES;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The edge of the app around `app`: a panic in a handler becomes a logged 500 problem, and
+/// [`observe`] sees every request.
+pub fn edge<E>(
+    app: E,
+    metrics: Arc<Metrics>,
+    routes: Arc<RouteTable>,
+) -> impl Endpoint<Output = Response>
+where
+    E: Endpoint + 'static,
+{
+    app.with(CatchPanic::new().with_handler(panic_response))
+        .around(move |ep, req| observe(ep, req, Arc::clone(&metrics), Arc::clone(&routes)))
+}
+
+/// Wraps the whole app: every request gets an id (`X-Request-Id`, taken from the request
+/// when it carries a sane one), a span, a size limit, problem+json for any error, a log line
+/// and a metrics sample.
+pub async fn observe<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    metrics: Arc<Metrics>,
+    routes: Arc<RouteTable>,
+) -> poem::Result<Response> {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let if_none_match = (req.method() == poem::http::Method::GET && path.starts_with("/api/"))
+        .then(|| {
+            req.headers()
+                .get(poem::http::header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .map(|header| header.unwrap_or_default());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = tracing::field::Empty,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+
+    async move {
+        let started = Instant::now();
+        let (mut response, operation) = match limits::check_request(&mut req).await {
+            Err(too_large) => (too_large, None),
+            Ok(()) => match next.call(req).await {
+                Ok(output) => {
+                    let response = output.into_response();
+                    let operation = response.data::<OperationId>().copied();
+                    (response, operation)
+                }
+                Err(err) => {
+                    let operation = err.data::<OperationId>().copied();
+                    (problem_response(err), operation)
+                }
+            },
+        };
+        // RFC 9110: a 405 says which methods the resource has.
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED
+            && let Some(allow) = routes.allowed_methods(&path)
+        {
+            response.headers_mut().insert(
+                poem::http::header::ALLOW,
+                HeaderValue::from_str(allow).expect("method names are ASCII"),
+            );
+        }
+        if let Some(if_none_match) = &if_none_match {
+            response = conditional::revalidate(
+                response,
+                Some(if_none_match.as_str()).filter(|h| !h.is_empty()),
+            )
+            .await;
+        }
+        let elapsed = started.elapsed();
+        let route = routes.label(operation.as_ref(), &path);
+        let status = response.status();
+        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+
+        let span = tracing::Span::current();
+        span.record("route", route.as_str());
+        span.record("status", status.as_u16());
+        span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+        if status.is_server_error() {
+            tracing::warn!("request failed");
+        } else {
+            tracing::info!("request finished");
+        }
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::test::TestClient;
+    use poem::{Route, get, handler};
+    use serde_json::json;
+
+    use super::*;
+
+    #[handler]
+    fn panics() -> &'static str {
+        panic!("a handler that fails")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem_and_is_counted() {
+        let metrics = Arc::new(Metrics::new());
+        let routes = Arc::new(RouteTable::from_spec(&json!({"paths": {}})));
+        let app = edge(
+            Route::new().at("/boom", get(panics)),
+            Arc::clone(&metrics),
+            routes,
+        );
+        let response = TestClient::new(app).get("/boom").send().await;
+        response.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+        response.assert_content_type("application/problem+json");
+        assert!(response.0.headers().contains_key(REQUEST_ID));
+        let body: serde_json::Value =
+            serde_json::from_str(&response.0.into_body().into_string().await.unwrap()).unwrap();
+        assert_eq!(body["status"], 500);
+        assert_eq!(body["type"], "/problems/internal");
+        assert!(!body.to_string().contains("a handler that fails"));
+        assert!(metrics.render().contains("status=\"500\""));
+    }
+}

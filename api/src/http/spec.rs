@@ -1,0 +1,140 @@
+//! The OpenAPI document as committed in `openapi.json`: poem-openapi's rendering, finished
+//! with what it cannot say by itself.
+
+use serde_json::{Value, json};
+
+/// The committed form of a document poem-openapi rendered: bare media types (some client
+/// generators want them as content keys) and [`complete`]'s additions, pretty-printed.
+pub fn finish(rendered: &str) -> String {
+    let mut spec: Value =
+        serde_json::from_str(&rendered.replace("; charset=utf-8", "")).expect("valid JSON");
+    complete(&mut spec);
+    serde_json::to_string_pretty(&spec).expect("serialisable") + "\n"
+}
+
+/// What poem-openapi cannot say by itself, stated once for every operation:
+///
+/// - chrono's `NaiveDate` calls its format `naive-date`; on the wire it is an RFC 3339
+///   full-date, which OpenAPI names `date`;
+/// - request bodies refuse unknown fields (`deny_unknown_fields` on every request type), so
+///   their schemas carry `additionalProperties: false`;
+/// - an operation with a body answers 415 when the body is not JSON;
+/// - `If-Match` is required where it is a parameter: the server answers 428 without it, so a
+///   generated client should make callers pass it;
+/// - `Idempotency-Key` is 1 to 255 visible ASCII characters;
+/// - the body of a change (`update_*`) names at least one field.
+pub fn complete(spec: &mut Value) {
+    fn dates(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.get("format").and_then(Value::as_str) == Some("naive-date") {
+                    map.insert("format".into(), json!("date"));
+                }
+                map.values_mut().for_each(dates);
+            }
+            Value::Array(items) => items.iter_mut().for_each(dates),
+            _ => {}
+        }
+    }
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(
+                        target
+                            .trim_start_matches("#/components/schemas/")
+                            .to_string(),
+                    );
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    // A described or nullable reference: poem-openapi adds a type-less part
+    // (`{"description": ..., "nullable": true}`) beside the `$ref`, which validators and
+    // client generators refuse; the same keys on the property itself say the same.
+    fn nullable_refs(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(all_of)) = map.get_mut("allOf") {
+                    all_of.retain(|part| {
+                        part.get("$ref").is_some()
+                            || part.as_object().is_some_and(|keys| {
+                                keys.keys().any(|k| k != "description" && k != "nullable")
+                            })
+                    });
+                }
+                map.values_mut().for_each(nullable_refs);
+            }
+            Value::Array(items) => items.iter_mut().for_each(nullable_refs),
+            _ => {}
+        }
+    }
+
+    dates(spec);
+    nullable_refs(spec);
+    let mut request_schemas = Vec::new();
+    let mut patch_schemas = Vec::new();
+    if let Some(paths) = spec["paths"].as_object_mut() {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in operation.values_mut().filter_map(Value::as_object_mut) {
+                if let Some(body) = operation.get("requestBody") {
+                    refs(body, &mut request_schemas);
+                    if operation
+                        .get("operationId")
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| id.starts_with("update_"))
+                    {
+                        refs(body, &mut patch_schemas);
+                    }
+                    operation["responses"]["415"] = json!({
+                        "description": "The body is not `application/json`.",
+                        "content": {"application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/ProblemDetails"}
+                        }}
+                    });
+                }
+                for parameter in operation
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    if parameter["in"] == "header" && parameter["name"] == "If-Match" {
+                        parameter["required"] = json!(true);
+                        // A blank one counts as missing (428).
+                        parameter["schema"]["pattern"] = json!("\\S");
+                    }
+                    // The rule of `idempotency::create_once`: 1 to 255 visible ASCII
+                    // characters (HTTP drops the spaces and tabs around a header value).
+                    if parameter["in"] == "header" && parameter["name"] == "Idempotency-Key" {
+                        parameter["schema"] = json!({
+                            "type": "string",
+                            "pattern": "^[ \t]*[!-~]{1,255}[ \t]*$"
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // A change names at least one field (the server answers `{}` with 422).
+    for name in patch_schemas {
+        spec["components"]["schemas"][&name]["minProperties"] = json!(1);
+    }
+    // Request types and the types nested in them.
+    let schemas = spec["components"]["schemas"].clone();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(name) = request_schemas.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        refs(&schemas[&name], &mut request_schemas);
+        let schema = &mut spec["components"]["schemas"][&name];
+        if schema["type"] == "object" {
+            schema["additionalProperties"] = json!(false);
+        }
+    }
+}
