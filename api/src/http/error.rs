@@ -399,3 +399,36 @@ impl<const CODES: u32> ApiResponse for Failure<CODES> {
         ProblemDetails::register(registry);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::sqlx;
+
+    use super::*;
+
+    fn driver(err: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
+    }
+
+    #[test]
+    fn a_lost_database_is_a_503_read_from_the_driver_error_kind() {
+        for lost in [
+            driver(sqlx::Error::PoolTimedOut),
+            driver(sqlx::Error::PoolClosed),
+            driver(sqlx::Error::WorkerCrashed),
+            driver(sqlx::Error::Io(std::io::ErrorKind::BrokenPipe.into())),
+        ] {
+            assert!(matches!(ApiError::from(lost), ApiError::Unavailable));
+        }
+    }
+
+    #[test]
+    fn other_database_errors_are_a_500_whatever_their_text_says() {
+        let refused = DbErr::Custom("connection to the moon refused".into());
+        assert!(matches!(ApiError::from(refused), ApiError::Internal));
+        let decode = driver(sqlx::Error::RowNotFound);
+        assert!(matches!(ApiError::from(decode), ApiError::Internal));
+    }
+}
