@@ -1,116 +1,12 @@
-//! Coverage statistics: per county and nationally, how many municipalities have a Digihjelp
-//! offer, how many were funded, and who is still without one: the ministry's view.
-//!
-//! Definitions:
-//! - **with an offer**: the municipality has a location that is `active` or
-//!   `temporarily_closed`, exactly as `has_digihjelp` on a municipality
-//!   ([`crate::locations::offering_municipalities`]); this is the state now, whatever `year`.
-//! - **funded**: the municipality has an `approved` application in a scheme whose `year` is
-//!   at most `year`.
-//! - **open tickets**: kontaktpunkt tickets of the municipality that are neither `resolved`
-//!   nor `closed`, now.
-//! - **offer share**: with an offer / municipalities, in percent rounded half up to one
-//!   decimal (0 when there are no municipalities).
+//! The coverage figures as pure functions of plain rows, the CSV rendering, and the choice
+//! between JSON and CSV.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{Datelike, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Europe::Oslo;
-use poem_openapi::param::Query;
-use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::types::Example;
-use poem_openapi::{ApiResponse, Object, OpenApi, ResponseContent};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait,
-};
 
-use entity::{county, grant_application, grant_scheme, municipality, ticket};
-
-use crate::grants::ApplicationStatus;
-use crate::http::error::{ApiError, E400, E406, Failure};
-use crate::locations::offering_municipalities;
-use crate::state::AppState;
-use crate::tags::ApiTags;
-use crate::tickets::TicketStatus;
-
-/// The figures of a set of municipalities.
-#[derive(Debug, Clone, Default, PartialEq, Object)]
-pub struct CoverageFigures {
-    /// Municipalities.
-    pub municipalities: u32,
-    /// Of those, the ones with a location that is active or temporarily closed.
-    pub with_offer: u32,
-    /// `with_offer` / `municipalities` in percent, rounded half up to one decimal.
-    pub offer_share_percent: f64,
-    /// Municipalities with an approved application in a scheme of `year` or earlier.
-    pub funded: u32,
-    /// Of the funded ones, those without an offer now.
-    pub funded_without_offer: u32,
-    /// Kontaktpunkt tickets of these municipalities that are neither resolved nor closed.
-    pub open_tickets: u32,
-    /// The numbers of the municipalities without an offer, ascending.
-    pub without_offer: Vec<String>,
-}
-
-/// The figures of one county.
-#[derive(Debug, Clone, PartialEq, Object)]
-pub struct CountyCoverage {
-    pub county_number: String,
-    pub county_name: String,
-    #[oai(flatten)]
-    pub figures: CoverageFigures,
-}
-
-/// Coverage per county and nationally.
-#[derive(Debug, Clone, PartialEq, Object)]
-#[oai(example)]
-pub struct Coverage {
-    /// Funding counts approvals in schemes of this year and earlier.
-    pub year: i32,
-    pub national: CoverageFigures,
-    /// Every county, by number.
-    pub counties: Vec<CountyCoverage>,
-}
-
-impl Example for Coverage {
-    fn example() -> Self {
-        let oslo = CoverageFigures {
-            municipalities: 1,
-            with_offer: 1,
-            offer_share_percent: 100.0,
-            funded: 1,
-            funded_without_offer: 0,
-            open_tickets: 2,
-            without_offer: vec![],
-        };
-        let rogaland = CoverageFigures {
-            municipalities: 23,
-            with_offer: 20,
-            offer_share_percent: 87.0,
-            funded: 9,
-            funded_without_offer: 1,
-            open_tickets: 1,
-            without_offer: vec!["1114".into(), "1133".into(), "1144".into()],
-        };
-        Self {
-            year: 2027,
-            national: tally_figures([&oslo, &rogaland]),
-            counties: vec![
-                CountyCoverage {
-                    county_number: "03".into(),
-                    county_name: "Oslo".into(),
-                    figures: oslo,
-                },
-                CountyCoverage {
-                    county_number: "11".into(),
-                    county_name: "Rogaland".into(),
-                    figures: rogaland,
-                },
-            ],
-        }
-    }
-}
+use super::model::{CountyCoverage, Coverage, CoverageFigures};
 
 /// `part / whole` in percent, rounded half up to one decimal, computed in integers so the
 /// figure is exact.
@@ -124,7 +20,9 @@ pub fn share_percent(part: u32, whole: u32) -> f64 {
 }
 
 /// Adds the figures of several sets of municipalities together.
-fn tally_figures<'a>(parts: impl IntoIterator<Item = &'a CoverageFigures>) -> CoverageFigures {
+pub(super) fn tally_figures<'a>(
+    parts: impl IntoIterator<Item = &'a CoverageFigures>,
+) -> CoverageFigures {
     let mut total = CoverageFigures::default();
     for part in parts {
         total.municipalities += part.municipalities;
@@ -195,63 +93,9 @@ pub fn tally(year: i32, facts: &Facts) -> Coverage {
     }
 }
 
-/// Reads the facts from the database: five small queries, however many municipalities.
-pub async fn facts(conn: &impl ConnectionTrait, year: i32) -> Result<Facts, ApiError> {
-    let counties: Vec<(String, String)> = county::Entity::find()
-        .select_only()
-        .columns([county::Column::Number, county::Column::Name])
-        .order_by_asc(county::Column::Number)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let municipalities: Vec<(String, String)> = municipality::Entity::find()
-        .select_only()
-        .columns([
-            municipality::Column::Number,
-            municipality::Column::CountyNumber,
-        ])
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let offering: Vec<String> = municipality::Entity::find()
-        .select_only()
-        .column(municipality::Column::Number)
-        .filter(municipality::Column::Number.in_subquery(offering_municipalities()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let funded: Vec<String> = grant_application::Entity::find()
-        .select_only()
-        .column(grant_application::Column::MunicipalityNumber)
-        .distinct()
-        .join(
-            JoinType::InnerJoin,
-            grant_application::Relation::Scheme.def(),
-        )
-        .filter(grant_application::Column::Status.eq(ApplicationStatus::Approved.as_str()))
-        .filter(grant_scheme::Column::Year.lte(year))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let open_tickets: Vec<(String, i64)> = ticket::Entity::find()
-        .select_only()
-        .column(ticket::Column::MunicipalityNumber)
-        .column_as(ticket::Column::Id.count(), "n")
-        .filter(ticket::Column::Status.is_not_in(TicketStatus::DONE.map(|s| s.as_db())))
-        .group_by(ticket::Column::MunicipalityNumber)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(Facts {
-        counties,
-        municipalities,
-        offering: offering.into_iter().collect(),
-        funded: funded.into_iter().collect(),
-        open_tickets: open_tickets
-            .into_iter()
-            .map(|(m, n)| (m, u32::try_from(n).unwrap_or(u32::MAX)))
-            .collect(),
-    })
+/// The year funding is counted up to: the one asked for, or the current year in Norway.
+pub fn funding_year(requested: Option<i32>, now: DateTime<Utc>) -> i32 {
+    requested.unwrap_or_else(|| now.with_timezone(&Oslo).year())
 }
 
 /// The CSV columns, in order.
@@ -357,80 +201,6 @@ pub fn negotiate(accept: Option<&str>) -> Option<Format> {
     }
 }
 
-/// The coverage as JSON or as CSV.
-#[derive(ResponseContent)]
-pub enum CoverageBody {
-    Json(Json<Coverage>),
-    /// One row per county and a national row, after a header line.
-    #[oai(content_type = "text/csv; charset=utf-8")]
-    Csv(PlainText<String>),
-}
-
-#[derive(ApiResponse)]
-pub enum CoverageResponse {
-    /// The coverage: JSON by default, CSV with `Accept: text/csv`.
-    #[oai(status = 200)]
-    Ok(
-        CoverageBody,
-        /// Always `Accept`: the body depends on it.
-        #[oai(header = "Vary")]
-        String,
-    ),
-    /// Nothing changed since the `If-None-Match` ETag.
-    #[oai(status = 304)]
-    NotModified,
-}
-
-pub struct CoverageApi;
-
-#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Statistics")]
-impl CoverageApi {
-    /// Coverage statistics
-    ///
-    /// Public. Per county and nationally: municipalities, those with an offer (a location
-    /// that is active or temporarily closed, as `has_digihjelp`), the share in percent, those
-    /// funded (an approved application in a scheme of `year` or earlier), those funded but
-    /// still without an offer, open kontaktpunkt tickets (neither resolved nor closed), and
-    /// the numbers of the municipalities without an offer. Offers and tickets are as they
-    /// are now; `year` bounds the funding only.
-    ///
-    /// JSON by default; `Accept: text/csv` gives a header line, one row per county and a
-    /// national row (`county_number` empty, `county_name` `Hele landet`), with the numbers
-    /// without an offer separated by spaces. An `Accept` that allows neither JSON nor CSV is
-    /// refused with 406.
-    #[oai(
-        path = "/statistics/coverage",
-        method = "get",
-        operation_id = "get_coverage"
-    )]
-    async fn coverage(
-        &self,
-        state: poem::web::Data<&AppState>,
-        request: &poem::Request,
-        /// Count funding up to this year (default: the current year in Norway), 2017 to
-        /// 2100.
-        #[oai(validator(minimum(value = "2017"), maximum(value = "2100")))]
-        year: Query<Option<i32>>,
-    ) -> Result<CoverageResponse, Failure<{ E400 | E406 }>> {
-        let accept = request
-            .headers()
-            .get(poem::http::header::ACCEPT)
-            .map(|v| v.to_str().unwrap_or("\u{0}"));
-        let format = negotiate(accept).ok_or_else(|| {
-            ApiError::NotAcceptable("the coverage is served as application/json or text/csv".into())
-        })?;
-        let year = year
-            .0
-            .unwrap_or_else(|| Utc::now().with_timezone(&Oslo).year());
-        let coverage = tally(year, &facts(state.db.conn(), year).await?);
-        let body = match format {
-            Format::Json => CoverageBody::Json(Json(coverage)),
-            Format::Csv => CoverageBody::Csv(PlainText(to_csv(&coverage))),
-        };
-        Ok(CoverageResponse::Ok(body, "Accept".into()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,5 +295,40 @@ mod tests {
              11,\"Roga, \"\"land\"\"\",3,1,33.3,2,1,2,1101 1106\r\n\
              ,Hele landet,4,2,50.0,2,1,3,1101 1106\r\n"
         );
+    }
+
+    #[test]
+    fn a_county_without_municipalities_has_zero_figures_and_a_zero_share() {
+        let mut facts = facts();
+        facts.counties.push(("99".into(), "Nowhere".into()));
+        let coverage = tally(2027, &facts);
+        let nowhere = &coverage.counties[2];
+        assert_eq!(nowhere.county_number, "99");
+        assert_eq!(nowhere.figures, CoverageFigures::default());
+        assert_eq!(coverage.national.municipalities, 4);
+    }
+
+    #[test]
+    fn a_funded_municipality_without_an_offer_is_counted_and_listed() {
+        let coverage = tally(2027, &facts());
+        let oslo = &coverage.counties[0].figures;
+        assert_eq!((oslo.funded, oslo.funded_without_offer), (0, 0));
+        assert_eq!(coverage.national.funded, 2);
+        assert_eq!(coverage.national.funded_without_offer, 1);
+        assert!(
+            coverage
+                .national
+                .without_offer
+                .contains(&"1106".to_string())
+        );
+    }
+
+    #[test]
+    fn the_funding_year_defaults_to_the_current_year_in_norway() {
+        let new_years_eve_in_utc = DateTime::parse_from_rfc3339("2026-12-31T23:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(funding_year(None, new_years_eve_in_utc), 2027);
+        assert_eq!(funding_year(Some(2019), new_years_eve_in_utc), 2019);
     }
 }
