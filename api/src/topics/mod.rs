@@ -3,69 +3,24 @@
 
 pub mod model;
 pub mod resources;
+pub mod rules;
 pub mod store;
 
+use chrono::Utc;
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi};
 
 use crate::auth::{BearerAuth, policy};
 use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
-use crate::http::preconditions::etag;
+use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use model::{NewTopic, Topic, TopicCategory, TopicChanges, TopicFields};
-
-crate::page_object!(TopicPage, Topic);
-
-#[derive(ApiResponse)]
-pub enum TopicListResponse {
-    /// A page of topics, by `sort_order`, then slug.
-    #[oai(status = 200)]
-    Ok(Json<TopicPage>),
-    /// Nothing changed since the `If-None-Match` ETag.
-    #[oai(status = 304)]
-    NotModified,
-}
-
-#[derive(ApiResponse)]
-pub enum TopicResponse {
-    /// The topic.
-    #[oai(status = 200)]
-    Ok(
-        Json<Box<Topic>>,
-        /// The current version, for `If-Match` and `If-None-Match`.
-        #[oai(header = "ETag")]
-        String,
-    ),
-    /// Nothing changed since the `If-None-Match` ETag.
-    #[oai(status = 304)]
-    NotModified,
-}
-
-#[derive(ApiResponse)]
-pub enum TopicUpdatedResponse {
-    /// The topic as changed.
-    #[oai(status = 200)]
-    Ok(
-        Json<Box<Topic>>,
-        /// The new version.
-        #[oai(header = "ETag")]
-        String,
-    ),
-}
-
-#[derive(ApiResponse)]
-pub enum TopicCreatedResponse {
-    /// The topic was created (or, for a retried `Idempotency-Key`, had been).
-    #[oai(status = 201)]
-    Created(
-        Json<Box<Topic>>,
-        #[oai(header = "Location")] String,
-        #[oai(header = "ETag")] String,
-    ),
-}
+use model::{
+    NewTopic, TopicCategory, TopicChanges, TopicCreatedResponse, TopicListResponse, TopicResponse,
+    TopicUpdatedResponse,
+};
 
 pub struct TopicsApi;
 
@@ -138,7 +93,7 @@ impl TopicsApi {
     ) -> Result<TopicCreatedResponse, Failure<{ E400 | AUTH | E409 | E422 }>> {
         let caller = &auth.0;
         policy::manage_topics(caller)?;
-        let new = TopicFields::from_new(&body.0)?;
+        let new = rules::check_new(&body.0)?;
         let created = idempotency::create_once(
             &state.db,
             caller,
@@ -180,8 +135,12 @@ impl TopicsApi {
         body: Json<TopicChanges>,
     ) -> Result<TopicUpdatedResponse, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
         policy::manage_topics(&auth.0)?;
+        let changes = rules::check_changes(body.0)?;
         let tx = state.db.begin_write().await?;
-        let updated = store::update(&tx, &auth.0, &slug.0, if_match.0.as_deref(), body.0).await?;
+        let current = store::find_model(&tx, &slug.0).await?;
+        check_if_match(if_match.0.as_deref(), current.version)?;
+        let update = rules::plan_update(&current, changes, Utc::now())?;
+        let updated = store::update(&tx, &auth.0, &current.slug, current.version, &update).await?;
         tx.commit().await?;
         let tag = etag(updated.version);
         Ok(TopicUpdatedResponse::Ok(Json(Box::new(updated)), tag))

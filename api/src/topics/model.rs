@@ -1,13 +1,13 @@
-//! The wire types of guidance topics and the checked set of fields a topic is stored from.
+//! The wire types of guidance topics: what is read, what is sent, and the answers.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::Object;
+use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::{ApiResponse, Object};
 
 use entity::topic;
 
 use crate::common::stored::stored_enum;
-use crate::common::validation::Fields;
 use crate::http::error::ApiError;
 
 /// Some character that is not white space: text is trimmed, and must not end up empty.
@@ -141,8 +141,9 @@ pub struct Topic {
 }
 
 impl Topic {
-    pub fn from_model(m: topic::Model, location_count: i64) -> Self {
-        Self {
+    /// The wire topic of a stored row; an unknown stored category is a 500.
+    pub fn from_model(m: topic::Model, location_count: i64) -> Result<Self, ApiError> {
+        Ok(Self {
             slug: m.slug,
             name_nb: m.name_nb,
             name_nn: m.name_nn,
@@ -150,7 +151,7 @@ impl Topic {
             description_nb: m.description_nb,
             description_nn: m.description_nn,
             description_en: m.description_en,
-            category: TopicCategory::from_name(&m.category).unwrap_or(TopicCategory::Other),
+            category: TopicCategory::from_stored(&m.category)?,
             in_scope: m.in_scope,
             sort_order: m.sort_order,
             retired_at: m.retired_at,
@@ -158,9 +159,11 @@ impl Topic {
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
-        }
+        })
     }
 }
+
+crate::page_object!(TopicPage, Topic);
 
 /// A new guidance topic (KS). The Bokmål name and description are required.
 #[derive(Debug, Clone, Object)]
@@ -243,7 +246,8 @@ impl Example for TopicChanges {
     }
 }
 
-/// Whether `slug` has the shape of a topic slug.
+/// Whether `slug` has the shape of a topic slug. Beside [`SlugText`], so that what names a
+/// topic elsewhere (a location's topics, the search filter) is checked the same way.
 pub fn parse_slug(slug: &str) -> Result<String, String> {
     let shaped = (2..=SLUG_MAX).contains(&slug.len())
         && slug.split('-').all(|part| {
@@ -261,244 +265,52 @@ pub fn parse_slug(slug: &str) -> Result<String, String> {
     }
 }
 
-/// Trimmed text of 1 to `max` characters.
-pub fn bounded(text: &str, max: usize) -> Result<String, String> {
-    let text = text.trim();
-    match text.chars().count() {
-        0 => Err("must not be empty".into()),
-        n if n > max => Err(format!("must be at most {max} characters")),
-        _ => Ok(text.to_string()),
-    }
+#[derive(ApiResponse)]
+pub enum TopicListResponse {
+    /// A page of topics, by `sort_order`, then slug.
+    #[oai(status = 200)]
+    Ok(Json<TopicPage>),
+    /// Nothing changed since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified,
 }
 
-fn sort_order(value: SortOrder) -> Result<i32, String> {
-    if (0..=SORT_ORDER_MAX).contains(&value.0) {
-        Ok(value.0)
-    } else {
-        Err(format!("must be between 0 and {SORT_ORDER_MAX}"))
-    }
+#[derive(ApiResponse)]
+pub enum TopicResponse {
+    /// The topic.
+    #[oai(status = 200)]
+    Ok(
+        Json<Box<Topic>>,
+        /// The current version, for `If-Match` and `If-None-Match`.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// Nothing changed since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified,
 }
 
-/// Every stored field of a topic but its slug, checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TopicFields {
-    pub name_nb: String,
-    pub name_nn: Option<String>,
-    pub name_en: Option<String>,
-    pub description_nb: String,
-    pub description_nn: Option<String>,
-    pub description_en: Option<String>,
-    pub category: TopicCategory,
-    pub in_scope: bool,
-    pub sort_order: i32,
-    pub retired: bool,
+#[derive(ApiResponse)]
+pub enum TopicUpdatedResponse {
+    /// The topic as changed.
+    #[oai(status = 200)]
+    Ok(
+        Json<Box<Topic>>,
+        /// The new version.
+        #[oai(header = "ETag")]
+        String,
+    ),
 }
 
-/// A checked new topic.
-pub struct ValidNewTopic {
-    pub slug: String,
-    pub fields: TopicFields,
-}
-
-impl TopicFields {
-    pub fn from_new(new: &NewTopic) -> Result<ValidNewTopic, ApiError> {
-        let mut f = Fields::default();
-        let slug = f.check("slug", parse_slug(&new.slug));
-        let name_nb = f.check("name_nb", bounded(&new.name_nb, NAME_MAX));
-        let optional = |f: &mut Fields, field: &str, value: Option<&str>, max: usize| {
-            f.check_optional(field, value.map(|v| bounded(v, max)))
-        };
-        let name_nn = optional(&mut f, "name_nn", new.name_nn.as_deref(), NAME_MAX);
-        let name_en = optional(&mut f, "name_en", new.name_en.as_deref(), NAME_MAX);
-        let description_nb = f.check(
-            "description_nb",
-            bounded(&new.description_nb, DESCRIPTION_MAX),
-        );
-        let description_nn = optional(
-            &mut f,
-            "description_nn",
-            new.description_nn.as_deref(),
-            DESCRIPTION_MAX,
-        );
-        let description_en = optional(
-            &mut f,
-            "description_en",
-            new.description_en.as_deref(),
-            DESCRIPTION_MAX,
-        );
-        let sort_order = f.check("sort_order", sort_order(new.sort_order));
-        f.finish()?;
-        Ok(ValidNewTopic {
-            slug: slug.expect("checked"),
-            fields: Self {
-                name_nb: name_nb.expect("checked"),
-                name_nn: name_nn.expect("checked"),
-                name_en: name_en.expect("checked"),
-                description_nb: description_nb.expect("checked"),
-                description_nn: description_nn.expect("checked"),
-                description_en: description_en.expect("checked"),
-                category: new.category,
-                in_scope: new.in_scope,
-                sort_order: sort_order.expect("checked"),
-                retired: false,
-            },
-        })
-    }
-
-    pub fn from_stored(m: &topic::Model) -> Self {
-        Self {
-            name_nb: m.name_nb.clone(),
-            name_nn: m.name_nn.clone(),
-            name_en: m.name_en.clone(),
-            description_nb: m.description_nb.clone(),
-            description_nn: m.description_nn.clone(),
-            description_en: m.description_en.clone(),
-            category: TopicCategory::from_name(&m.category).unwrap_or(TopicCategory::Other),
-            in_scope: m.in_scope,
-            sort_order: m.sort_order,
-            retired: m.retired_at.is_some(),
-        }
-    }
-
-    /// Applies a set of changes, naming every invalid field; returns the names changed.
-    pub fn apply(&mut self, changes: TopicChanges) -> Result<Vec<&'static str>, ApiError> {
-        let mut f = Fields::default();
-        let mut changed = Vec::new();
-        let mut required =
-            |f: &mut Fields, field: &'static str, value: MaybeUndefined<String>, max: usize| {
-                match value {
-                    MaybeUndefined::Undefined => None,
-                    MaybeUndefined::Null => {
-                        f.add(field, "must not be null");
-                        None
-                    }
-                    MaybeUndefined::Value(v) => {
-                        changed.push(field);
-                        f.check(field, bounded(&v, max))
-                    }
-                }
-            };
-        let name_nb = required(
-            &mut f,
-            "name_nb",
-            changes.name_nb.map_value(|v| v.0),
-            NAME_MAX,
-        );
-        let description_nb = required(
-            &mut f,
-            "description_nb",
-            changes.description_nb.map_value(|v| v.0),
-            DESCRIPTION_MAX,
-        );
-        if let Some(v) = name_nb {
-            self.name_nb = v;
-        }
-        if let Some(v) = description_nb {
-            self.description_nb = v;
-        }
-        let optionals: [(
-            &'static str,
-            MaybeUndefined<String>,
-            usize,
-            &mut Option<String>,
-        ); 4] = [
-            (
-                "name_nn",
-                changes.name_nn.map_value(|v| v.0),
-                NAME_MAX,
-                &mut self.name_nn,
-            ),
-            (
-                "name_en",
-                changes.name_en.map_value(|v| v.0),
-                NAME_MAX,
-                &mut self.name_en,
-            ),
-            (
-                "description_nn",
-                changes.description_nn.map_value(|v| v.0),
-                DESCRIPTION_MAX,
-                &mut self.description_nn,
-            ),
-            (
-                "description_en",
-                changes.description_en.map_value(|v| v.0),
-                DESCRIPTION_MAX,
-                &mut self.description_en,
-            ),
-        ];
-        for (field, value, max, target) in optionals {
-            match value {
-                MaybeUndefined::Undefined => {}
-                MaybeUndefined::Null => {
-                    *target = None;
-                    changed.push(field);
-                }
-                MaybeUndefined::Value(v) => {
-                    if let Some(v) = f.check(field, bounded(&v, max)) {
-                        *target = Some(v);
-                    }
-                    changed.push(field);
-                }
-            }
-        }
-        match changes.category {
-            MaybeUndefined::Value(v) => {
-                self.category = v;
-                changed.push("category");
-            }
-            MaybeUndefined::Null => f.add("category", "must not be null"),
-            MaybeUndefined::Undefined => {}
-        }
-        match changes.in_scope {
-            MaybeUndefined::Value(v) => {
-                self.in_scope = v;
-                changed.push("in_scope");
-            }
-            MaybeUndefined::Null => f.add("in_scope", "must not be null"),
-            MaybeUndefined::Undefined => {}
-        }
-        match changes.sort_order {
-            MaybeUndefined::Value(v) => {
-                if let Some(v) = f.check("sort_order", sort_order(v)) {
-                    self.sort_order = v;
-                }
-                changed.push("sort_order");
-            }
-            MaybeUndefined::Null => f.add("sort_order", "must not be null"),
-            MaybeUndefined::Undefined => {}
-        }
-        match changes.retired {
-            MaybeUndefined::Value(v) => {
-                self.retired = v;
-                changed.push("retired");
-            }
-            MaybeUndefined::Null => f.add("retired", "must not be null"),
-            MaybeUndefined::Undefined => {}
-        }
-        f.finish()?;
-        if changed.is_empty() {
-            return Err(ApiError::invalid("body", "names no field to change"));
-        }
-        Ok(changed)
-    }
-
-    /// Every name and description in lower case, for search in all three languages.
-    pub fn search_text(&self) -> String {
-        [
-            Some(self.name_nb.as_str()),
-            self.name_nn.as_deref(),
-            self.name_en.as_deref(),
-            Some(self.description_nb.as_str()),
-            self.description_nn.as_deref(),
-            self.description_en.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n")
-        .to_lowercase()
-    }
+#[derive(ApiResponse)]
+pub enum TopicCreatedResponse {
+    /// The topic was created (or, for a retried `Idempotency-Key`, had been).
+    #[oai(status = 201)]
+    Created(
+        Json<Box<Topic>>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
 }
 
 #[cfg(test)]
@@ -522,32 +334,6 @@ mod tests {
             &"a".repeat(61),
         ] {
             assert!(parse_slug(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn search_text_folds_every_language_including_norwegian_letters() {
-        let fields = TopicFields {
-            name_nb: "Personvern PÅ nett".into(),
-            name_nn: Some("Tryggleik".into()),
-            name_en: None,
-            description_nb: "DØMMEKRAFT og ÆRLIGHET".into(),
-            description_nn: None,
-            description_en: Some("Privacy ONLINE".into()),
-            category: TopicCategory::OnlineSafety,
-            in_scope: true,
-            sort_order: 1,
-            retired: false,
-        };
-        let text = fields.search_text();
-        for needle in [
-            "på",
-            "tryggleik",
-            "dømmekraft",
-            "ærlighet",
-            "privacy online",
-        ] {
-            assert!(text.contains(needle), "{needle} in {text}");
         }
     }
 }

@@ -11,23 +11,25 @@ use sea_orm::{
 
 use entity::{location, location_topic, topic};
 
-use super::model::{Topic, TopicCategory, TopicFields, ValidNewTopic, parse_slug};
+use super::model::{Topic, TopicCategory, parse_slug};
+use super::rules::{TopicFields, TopicUpdate, ValidNewTopic};
 use crate::audit;
 use crate::auth::Caller;
 use crate::common::text::contains_pattern;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
-use crate::http::preconditions::check_if_match;
+use crate::http::preconditions::update_versioned;
 use crate::locations::model::LocationStatus;
 
-pub const RESOURCE: audit::ResourceType = audit::ResourceType::Topic;
+const RESOURCE: audit::ResourceType = audit::ResourceType::Topic;
 
-pub fn not_found(slug: &str) -> ApiError {
+fn not_found(slug: &str) -> ApiError {
     ApiError::NotFound(format!("there is no topic {slug}"))
 }
 
+/// The stored topic `slug`. The one place a slug from a path is read: anything not shaped
+/// like a slug cannot name a topic, so it is not found without asking.
 pub async fn find_model(conn: &impl ConnectionTrait, slug: &str) -> Result<topic::Model, ApiError> {
-    // Anything that is not shaped like a slug cannot name a topic: no need to ask.
     parse_slug(slug).map_err(|_| not_found(slug))?;
     topic::Entity::find_by_id(slug)
         .one(conn)
@@ -53,7 +55,7 @@ fn offering_locations() -> SelectStatement {
 }
 
 /// Turns stored rows into wire topics, counting their locations in one query for the lot.
-pub async fn assemble(
+async fn assemble(
     conn: &impl ConnectionTrait,
     models: Vec<topic::Model>,
 ) -> Result<Vec<Topic>, ApiError> {
@@ -74,13 +76,13 @@ pub async fn assemble(
             .into_iter()
             .collect()
     };
-    Ok(models
+    models
         .into_iter()
         .map(|m| {
             let count = counts.get(&m.slug).copied().unwrap_or(0);
             Topic::from_model(m, count)
         })
-        .collect())
+        .collect()
 }
 
 /// The filters of the topic list.
@@ -186,51 +188,28 @@ pub async fn create(
     find(conn, &new.slug).await
 }
 
-/// Applies checked changes over the version named by `If-Match`.
+/// Writes a planned update over `version` (the one `If-Match` named), with its audit entry.
 pub async fn update(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     slug: &str,
-    if_match: Option<&str>,
-    changes: super::model::TopicChanges,
+    version: i32,
+    update: &TopicUpdate,
 ) -> Result<Topic, ApiError> {
-    let current = find_model(conn, slug).await?;
-    let mut fields = TopicFields::from_stored(&current);
-    let changed = fields.apply(changes)?;
-    check_if_match(if_match, current.version)?;
-    let now = Utc::now();
-    let (action, retired_at) = match (current.retired_at, fields.retired) {
-        (None, true) => (audit::Action::Retire, Some(now)),
-        (Some(_), false) => (audit::Action::Reinstate, None),
-        (kept, _) => (audit::Action::Update, kept),
-    };
     let mut row = topic::ActiveModel {
-        retired_at: Set(retired_at),
-        version: Set(current.version + 1),
-        updated_at: Set(now),
+        retired_at: Set(update.retired_at),
+        updated_at: Set(update.updated_at),
         ..Default::default()
     };
-    columns(&fields, &mut row);
-    // The version in the WHERE clause makes the check and the write one atomic step.
-    let result = topic::Entity::update_many()
-        .set(row)
-        .filter(topic::Column::Slug.eq(slug))
-        .filter(topic::Column::Version.eq(current.version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected != 1 {
-        return Err(ApiError::PreconditionFailed {
-            current_version: current.version + 1,
-        });
-    }
-    audit::record(
+    columns(&update.fields, &mut row);
+    update_versioned(
         conn,
-        caller,
-        action,
-        RESOURCE,
-        slug,
-        format!("changed {}", changed.join(", ")),
+        row,
+        topic::Column::Slug.eq(slug),
+        topic::Column::Version,
+        version,
     )
     .await?;
+    audit::record(conn, caller, update.action, RESOURCE, slug, &update.summary).await?;
     find(conn, slug).await
 }
