@@ -1,4 +1,4 @@
-//! A small iCalendar (RFC 5545) writer for the meeting-place feed.
+//! The meeting-place feed as iCalendar (RFC 5545), and the small writer behind it.
 //!
 //! Written here rather than taken from the `icalendar` crate: its 0.17 line folding lets a
 //! continuation line reach 76 octets, and it passes a carriage return in a text value through
@@ -6,6 +6,11 @@
 //! (section 3.3.11) and folding at 75 octets on character boundaries (section 3.1).
 
 use chrono::{DateTime, Utc};
+
+use entity::meeting_place;
+
+use super::model::MeetingPlaceStatus;
+use crate::http::error::ApiError;
 
 /// Octets a content line may hold, excluding its CRLF.
 const MAX_OCTETS: usize = 75;
@@ -73,6 +78,39 @@ impl Calendar {
         self.out.push_str(&fold(content));
         self.out.push_str("\r\n");
     }
+}
+
+/// The feed of `places`: one event each, with a stable `UID`; a cancelled one carries
+/// `STATUS:CANCELLED` and its reason, a planned one `TENTATIVE`.
+pub fn meeting_places_feed(places: &[meeting_place::Model]) -> Result<String, ApiError> {
+    let mut calendar = Calendar::new(
+        "-//Digihjelpen//Regional meeting places//EN",
+        "Digihjelpen: regionale møteplasser",
+    );
+    for m in places {
+        let status = match MeetingPlaceStatus::from_stored(&m.status)? {
+            MeetingPlaceStatus::Cancelled => "CANCELLED",
+            MeetingPlaceStatus::Planned => "TENTATIVE",
+            _ => "CONFIRMED",
+        };
+        let description = match &m.cancellation_reason {
+            Some(reason) => format!("Avlyst: {reason}\n\n{}", m.description),
+            None => m.description.clone(),
+        };
+        calendar.event(&Event {
+            uid: format!("{}@digihjelpen", m.id),
+            stamp: m.updated_at,
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            summary: &m.title,
+            description: &description,
+            location: m.venue_address.as_deref(),
+            url: m.online_url.as_deref(),
+            status,
+            sequence: m.version,
+        });
+    }
+    Ok(calendar.finish())
 }
 
 /// An instant in the UTC form of DATE-TIME, e.g. `20261201T090000Z`.
@@ -194,5 +232,40 @@ mod tests {
         assert!(text.contains("\r\nDESCRIPTION:Linje 1\\nLinje 2\r\n"));
         assert!(text.contains("\r\nSTATUS:CANCELLED\r\n"));
         assert!(text.contains("\r\nSEQUENCE:2\r\n"));
+    }
+
+    fn stored(
+        status: MeetingPlaceStatus,
+        cancellation_reason: Option<&str>,
+    ) -> meeting_place::Model {
+        let mut m = super::super::model::stored_example(status);
+        m.description = "Erfaringsdeling".into();
+        m.cancellation_reason = cancellation_reason.map(Into::into);
+        m
+    }
+
+    #[test]
+    fn each_meeting_place_is_an_event_whose_status_follows_its_own() {
+        let feed = meeting_places_feed(&[
+            stored(MeetingPlaceStatus::Planned, None),
+            stored(MeetingPlaceStatus::Open, None),
+            stored(MeetingPlaceStatus::Cancelled, Some("Storm")),
+        ])
+        .unwrap();
+        let statuses: Vec<_> = feed
+            .split("\r\n")
+            .filter_map(|line| line.strip_prefix("STATUS:"))
+            .collect();
+        assert_eq!(statuses, ["TENTATIVE", "CONFIRMED", "CANCELLED"]);
+        assert!(feed.contains("\r\nDESCRIPTION:Avlyst: Storm\\n\\nErfaringsdeling\r\n"));
+        assert!(feed.contains("\r\nUID:019a8f5e-7c00-7000-8000-000000000001@digihjelpen\r\n"));
+        assert!(feed.contains("\r\nURL:https://ks.no/digihjelpen/motested\r\n"));
+    }
+
+    #[test]
+    fn an_unknown_stored_status_is_an_error_not_a_default() {
+        let mut postponed = stored(MeetingPlaceStatus::Open, None);
+        postponed.status = "postponed".into();
+        assert!(meeting_places_feed(&[postponed]).is_err());
     }
 }

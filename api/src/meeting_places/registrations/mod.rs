@@ -3,185 +3,29 @@
 //! the registration deadline. KS and the ministry see all registrations of a meeting place, a
 //! municipality only its own; the public none.
 
-use chrono::{DateTime, Utc};
-use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::types::{Example, MaybeUndefined};
-use poem_openapi::{ApiResponse, Object, OpenApi};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
-
-use entity::meeting_place_registration as registration;
-
+pub mod model;
+mod rules;
 mod store;
 
-use super::places;
+use chrono::Utc;
+use poem_openapi::OpenApi;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use uuid::Uuid;
+
+use super::rules::RegistrationChange;
+use super::store as places;
 use crate::auth::{BearerAuth, policy};
-use crate::common::text::Text;
 use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
 use crate::http::preconditions::etag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use store::{cancel, find_visible, register, update, validate_new};
-
-const RESOURCE: crate::audit::ResourceType = crate::audit::ResourceType::MeetingPlaceRegistration;
-
-/// A municipality's registration for a meeting place.
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct Registration {
-    pub id: Uuid,
-    pub meeting_place_id: Uuid,
-    pub municipality_number: String,
-    /// How many the municipality brings.
-    pub participants: i32,
-    pub contact_name: String,
-    pub contact_email: String,
-    /// Whether the municipality will share its experience.
-    pub will_share_experience: bool,
-    /// What it will share (with `will_share_experience` only).
-    #[oai(nullable)]
-    pub sharing_topic: Option<String>,
-    /// Increases by one with every change; send it back as `If-Match: "<version>"`.
-    pub version: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Example for Registration {
-    fn example() -> Self {
-        let at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
-            .expect("a valid instant")
-            .to_utc();
-        Self {
-            id: Uuid::parse_str("019a8f5e-7c00-7000-8000-000000000002").expect("a UUID"),
-            meeting_place_id: Uuid::parse_str("019a8f5e-7c00-7000-8000-000000000001")
-                .expect("a UUID"),
-            municipality_number: "3201".into(),
-            participants: 2,
-            contact_name: "Kari Nordmann".into(),
-            contact_email: "digihjelp@baerum.kommune.no".into(),
-            will_share_experience: true,
-            sharing_topic: Some("Digihjelp in the library, with volunteers".into()),
-            version: 1,
-            created_at: at,
-            updated_at: at,
-        }
-    }
-}
-
-impl From<registration::Model> for Registration {
-    fn from(r: registration::Model) -> Self {
-        Self {
-            id: r.id,
-            meeting_place_id: r.meeting_place_id,
-            municipality_number: r.municipality_number,
-            participants: r.participants,
-            contact_name: r.contact_name,
-            contact_email: r.contact_email,
-            will_share_experience: r.will_share_experience,
-            sharing_topic: r.sharing_topic,
-            version: r.version,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-crate::page_object!(RegistrationPage, Registration);
-
-/// A registration of the caller's municipality.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields, example)]
-pub struct NewRegistration {
-    /// 1 to 500, within the meeting place's remaining capacity.
-    pub participants: i32,
-    /// 1 to 200 characters.
-    pub contact_name: Text,
-    pub contact_email: Text,
-    pub will_share_experience: bool,
-    /// Required with `will_share_experience`; up to 300 characters.
-    #[oai(nullable)]
-    pub sharing_topic: Option<Text>,
-}
-
-impl Example for NewRegistration {
-    fn example() -> Self {
-        let example = Registration::example();
-        Self {
-            participants: example.participants,
-            contact_name: Text(example.contact_name),
-            contact_email: Text(example.contact_email),
-            will_share_experience: example.will_share_experience,
-            sharing_topic: example.sharing_topic.map(Text),
-        }
-    }
-}
-
-/// The fields to change; absent fields stay as they are.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields, example)]
-pub struct RegistrationChanges {
-    pub participants: MaybeUndefined<i32>,
-    pub contact_name: MaybeUndefined<Text>,
-    pub contact_email: MaybeUndefined<Text>,
-    pub will_share_experience: MaybeUndefined<bool>,
-    #[oai(nullable)]
-    pub sharing_topic: MaybeUndefined<Text>,
-}
-
-impl Example for RegistrationChanges {
-    fn example() -> Self {
-        Self {
-            participants: MaybeUndefined::Value(3),
-            contact_name: MaybeUndefined::Undefined,
-            contact_email: MaybeUndefined::Undefined,
-            will_share_experience: MaybeUndefined::Undefined,
-            sharing_topic: MaybeUndefined::Undefined,
-        }
-    }
-}
-
-#[derive(ApiResponse)]
-pub enum RegistrationListResponse {
-    /// A page of registrations, oldest first.
-    #[oai(status = 200)]
-    Ok(Json<RegistrationPage>),
-}
-
-#[derive(ApiResponse)]
-pub enum RegistrationResponse {
-    /// The registration.
-    #[oai(status = 200)]
-    Ok(
-        Json<Registration>,
-        /// The current version, for `If-Match`.
-        #[oai(header = "ETag")]
-        String,
-    ),
-}
-
-#[derive(ApiResponse)]
-pub enum RegistrationCreatedResponse {
-    /// The registration was made (or, for a retried `Idempotency-Key`, had been).
-    #[oai(status = 201)]
-    Created(
-        Json<Registration>,
-        /// Where the new registration is.
-        #[oai(header = "Location")]
-        String,
-        #[oai(header = "ETag")] String,
-    ),
-}
-
-#[derive(ApiResponse)]
-pub enum RegistrationCancelledResponse {
-    /// The registration was cancelled and its places released.
-    #[oai(status = 204)]
-    Cancelled,
-}
+use model::{
+    NewRegistration, RegistrationCancelledResponse, RegistrationChanges,
+    RegistrationCreatedResponse, RegistrationListResponse, RegistrationResponse,
+};
 
 pub struct RegistrationsApi;
 
@@ -208,18 +52,7 @@ impl RegistrationsApi {
         cursor: Query<Option<String>>,
     ) -> Result<RegistrationListResponse, Failure<{ E400 | E401 | E404 }>> {
         let page = PageRequest::<Uuid>::new(limit.0, cursor.0.as_deref())?;
-        let conn = state.db.conn();
-        places::find_model(conn, id.0).await?;
-        let mut query = registration::Entity::find()
-            .filter(registration::Column::MeetingPlaceId.eq(id.0))
-            .order_by_asc(registration::Column::Id);
-        if let Some(own) = policy::registrations_visible_to(&auth.0) {
-            query = query.filter(registration::Column::MunicipalityNumber.eq(own));
-        }
-        if let Some(after) = page.after {
-            query = query.filter(registration::Column::Id.gt(after));
-        }
-        let rows = query.limit(page.fetch()).all(conn).await?;
+        let rows = store::list(state.db.conn(), &auth.0, id.0, &page).await?;
         Ok(RegistrationListResponse::Ok(Json(
             page.page(rows, |r| r.id).into(),
         )))
@@ -250,7 +83,7 @@ impl RegistrationsApi {
     ) -> Result<RegistrationCreatedResponse, Failure<{ E400 | AUTH | E404 | E409 | E422 }>> {
         let caller = &auth.0;
         let municipality = policy::register_for_meeting_place(caller)?;
-        let valid = validate_new(&body.0)?;
+        let new = rules::validate_new(&body.0)?;
         let created = idempotency::create_once(
             &state.db,
             caller,
@@ -259,7 +92,11 @@ impl RegistrationsApi {
             &format!("create_registration {}", id.0),
             idempotency_key.0.as_deref(),
             &body.0,
-            async |tx| register(tx, caller, municipality, id.0, valid).await,
+            async |tx| {
+                let place = places::find_row(tx, id.0).await?;
+                rules::window(&place, Utc::now(), RegistrationChange::Grow)?;
+                store::register(tx, caller, municipality, &place, new).await
+            },
         )
         .await?;
         let location = format!(
@@ -291,7 +128,7 @@ impl RegistrationsApi {
         /// The registration's id.
         registration_id: Path<Uuid>,
     ) -> Result<RegistrationResponse, Failure<{ E400 | E401 | E404 }>> {
-        let found = find_visible(state.db.conn(), &auth.0, id.0, registration_id.0).await?;
+        let found = store::find_visible(state.db.conn(), &auth.0, id.0, registration_id.0).await?;
         let tag = etag(found.version);
         Ok(RegistrationResponse::Ok(Json(found.into()), tag))
     }
@@ -322,16 +159,13 @@ impl RegistrationsApi {
     {
         let caller = &auth.0;
         policy::register_for_meeting_place(caller)?;
+        let requested = rules::parse_changes(body.0)?;
         let tx = state.db.begin_write().await?;
-        let updated = update(
-            &tx,
-            caller,
-            id.0,
-            registration_id.0,
-            if_match.0.as_deref(),
-            body.0,
-        )
-        .await?;
+        let (current, place) =
+            store::find_for_change(&tx, caller, id.0, registration_id.0, if_match.0.as_deref())
+                .await?;
+        let update = rules::plan_update(&current, &place, Utc::now(), requested)?;
+        let updated = store::update(&tx, caller, &current, &update).await?;
         tx.commit().await?;
         let tag = etag(updated.version);
         Ok(RegistrationResponse::Ok(Json(updated), tag))
@@ -362,7 +196,11 @@ impl RegistrationsApi {
         let caller = &auth.0;
         policy::register_for_meeting_place(caller)?;
         let tx = state.db.begin_write().await?;
-        cancel(&tx, caller, id.0, registration_id.0, if_match.0.as_deref()).await?;
+        let (current, place) =
+            store::find_for_change(&tx, caller, id.0, registration_id.0, if_match.0.as_deref())
+                .await?;
+        rules::window(&place, Utc::now(), RegistrationChange::Other)?;
+        store::cancel(&tx, caller, &current).await?;
         tx.commit().await?;
         Ok(RegistrationCancelledResponse::Cancelled)
     }

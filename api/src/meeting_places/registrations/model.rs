@@ -1,0 +1,166 @@
+//! The wire types of registrations.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::payload::Json;
+use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::{ApiResponse, Object};
+use uuid::Uuid;
+
+use entity::meeting_place_registration as registration;
+
+use crate::common::text::Text;
+
+/// A municipality's registration for a meeting place.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Registration {
+    pub id: Uuid,
+    pub meeting_place_id: Uuid,
+    pub municipality_number: String,
+    /// How many the municipality brings.
+    pub participants: i32,
+    pub contact_name: String,
+    pub contact_email: String,
+    /// Whether the municipality will share its experience.
+    pub will_share_experience: bool,
+    /// What it will share (with `will_share_experience` only).
+    #[oai(nullable)]
+    pub sharing_topic: Option<String>,
+    /// Increases by one with every change; send it back as `If-Match: "<version>"`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Example for Registration {
+    fn example() -> Self {
+        let at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .expect("a valid instant")
+            .to_utc();
+        Self {
+            id: Uuid::parse_str("019a8f5e-7c00-7000-8000-000000000002").expect("a UUID"),
+            meeting_place_id: Uuid::parse_str("019a8f5e-7c00-7000-8000-000000000001")
+                .expect("a UUID"),
+            municipality_number: "3201".into(),
+            participants: 2,
+            contact_name: "Kari Nordmann".into(),
+            contact_email: "digihjelp@baerum.kommune.no".into(),
+            will_share_experience: true,
+            sharing_topic: Some("Digihjelp in the library, with volunteers".into()),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+impl From<registration::Model> for Registration {
+    fn from(r: registration::Model) -> Self {
+        Self {
+            id: r.id,
+            meeting_place_id: r.meeting_place_id,
+            municipality_number: r.municipality_number,
+            participants: r.participants,
+            contact_name: r.contact_name,
+            contact_email: r.contact_email,
+            will_share_experience: r.will_share_experience,
+            sharing_topic: r.sharing_topic,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+crate::page_object!(RegistrationPage, Registration);
+
+/// A registration of the caller's municipality.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct NewRegistration {
+    /// 1 to 500, within the meeting place's remaining capacity.
+    pub participants: i32,
+    /// 1 to 200 characters.
+    pub contact_name: Text,
+    pub contact_email: Text,
+    pub will_share_experience: bool,
+    /// Required with `will_share_experience`; up to 300 characters.
+    #[oai(nullable)]
+    pub sharing_topic: Option<Text>,
+}
+
+impl Example for NewRegistration {
+    fn example() -> Self {
+        let example = Registration::example();
+        Self {
+            participants: example.participants,
+            contact_name: Text(example.contact_name),
+            contact_email: Text(example.contact_email),
+            will_share_experience: example.will_share_experience,
+            sharing_topic: example.sharing_topic.map(Text),
+        }
+    }
+}
+
+/// The fields to change; absent fields stay as they are.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct RegistrationChanges {
+    pub participants: MaybeUndefined<i32>,
+    pub contact_name: MaybeUndefined<Text>,
+    pub contact_email: MaybeUndefined<Text>,
+    pub will_share_experience: MaybeUndefined<bool>,
+    #[oai(nullable)]
+    pub sharing_topic: MaybeUndefined<Text>,
+}
+
+impl Example for RegistrationChanges {
+    fn example() -> Self {
+        Self {
+            participants: MaybeUndefined::Value(3),
+            contact_name: MaybeUndefined::Undefined,
+            contact_email: MaybeUndefined::Undefined,
+            will_share_experience: MaybeUndefined::Undefined,
+            sharing_topic: MaybeUndefined::Undefined,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum RegistrationListResponse {
+    /// A page of registrations, oldest first.
+    #[oai(status = 200)]
+    Ok(Json<RegistrationPage>),
+}
+
+#[derive(ApiResponse)]
+pub enum RegistrationResponse {
+    /// The registration.
+    #[oai(status = 200)]
+    Ok(
+        Json<Registration>,
+        /// The current version, for `If-Match`.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum RegistrationCreatedResponse {
+    /// The registration was made (or, for a retried `Idempotency-Key`, had been).
+    #[oai(status = 201)]
+    Created(
+        Json<Registration>,
+        /// Where the new registration is.
+        #[oai(header = "Location")]
+        String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum RegistrationCancelledResponse {
+    /// The registration was cancelled and its places released.
+    #[oai(status = 204)]
+    Cancelled,
+}
