@@ -32,7 +32,7 @@ use crate::http::error::{ApiError, E400, E406, Failure};
 use crate::locations::offering_municipalities;
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use crate::tickets::TicketStatus;
+use crate::tickets::model::TicketStatus;
 
 /// The figures of a set of municipalities.
 #[derive(Debug, Clone, Default, PartialEq, Object)]
@@ -237,7 +237,7 @@ pub async fn facts(conn: &impl ConnectionTrait, year: i32) -> Result<Facts, ApiE
         .select_only()
         .column(ticket::Column::MunicipalityNumber)
         .column_as(ticket::Column::Id.count(), "n")
-        .filter(ticket::Column::Status.is_not_in(TicketStatus::DONE.map(|s| s.as_db())))
+        .filter(ticket::Column::Status.is_not_in(TicketStatus::DONE.map(TicketStatus::as_str)))
         .group_by(ticket::Column::MunicipalityNumber)
         .into_tuple()
         .all(conn)
