@@ -1,20 +1,20 @@
 //! Reading the facts the coverage figures are computed from: five small queries, however
 //! many municipalities.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
     RelationTrait,
 };
 
-use entity::{county, grant_application, grant_scheme, municipality, ticket};
+use entity::{county, grant_application, grant_scheme, municipality};
 
 use super::rules::Facts;
 use crate::grants::ApplicationStatus;
 use crate::http::error::ApiError;
 use crate::municipalities;
-use crate::tickets::TicketStatus;
+use crate::tickets;
 
 /// The facts of every county and municipality, with funding counted up to `year`.
 pub async fn facts(conn: &impl ConnectionTrait, year: i32) -> Result<Facts, ApiError> {
@@ -39,7 +39,7 @@ pub async fn facts(conn: &impl ConnectionTrait, year: i32) -> Result<Facts, ApiE
         municipalities,
         offering: municipalities::store::with_offer(conn, None).await?,
         funded: funded(conn, year).await?,
-        open_tickets: open_tickets(conn).await?,
+        open_tickets: tickets::store::open_per_municipality(conn).await?,
     })
 }
 
@@ -59,21 +59,4 @@ async fn funded(conn: &impl ConnectionTrait, year: i32) -> Result<HashSet<String
         .all(conn)
         .await?;
     Ok(funded.into_iter().collect())
-}
-
-/// How many tickets that are neither resolved nor closed each municipality has.
-async fn open_tickets(conn: &impl ConnectionTrait) -> Result<HashMap<String, u32>, ApiError> {
-    let open: Vec<(String, i64)> = ticket::Entity::find()
-        .select_only()
-        .column(ticket::Column::MunicipalityNumber)
-        .column_as(ticket::Column::Id.count(), "n")
-        .filter(ticket::Column::Status.is_not_in(TicketStatus::DONE.map(|s| s.as_db())))
-        .group_by(ticket::Column::MunicipalityNumber)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(open
-        .into_iter()
-        .map(|(m, n)| (m, u32::try_from(n).unwrap_or(u32::MAX)))
-        .collect())
 }

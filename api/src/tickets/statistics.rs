@@ -9,58 +9,34 @@
 //! figure is a time that actually occurred. Both are `null` when there is no time.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::Object;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use entity::ticket;
-
-use super::{TicketCategory, TicketStatus, from_db};
+use super::model::{
+    CategoryFigures, TicketCategory, TicketFigures, TicketStatistics, TicketStatus,
+};
 use crate::http::error::ApiError;
 
-/// The figures of a set of tickets.
-#[derive(Debug, Clone, PartialEq, Eq, Object)]
-pub struct TicketFigures {
-    /// Tickets created in the period.
-    pub count: u32,
-    /// Of those, the ones neither resolved nor closed.
-    pub open_count: u32,
-    /// Of those, the ones KS has answered (with a public reply).
-    pub responded_count: u32,
-    /// Median seconds from creation to the first public reply of KS (nearest rank).
-    #[oai(nullable)]
-    pub median_first_response_seconds: Option<i64>,
-    /// 90th percentile of the same (nearest rank).
-    #[oai(nullable)]
-    pub p90_first_response_seconds: Option<i64>,
-    /// Tickets with a `resolved_at` (resolved, or closed).
-    pub resolved_count: u32,
-    /// Median seconds from creation to resolution (nearest rank).
-    #[oai(nullable)]
-    pub median_resolution_seconds: Option<i64>,
-    /// 90th percentile of the same (nearest rank).
-    #[oai(nullable)]
-    pub p90_resolution_seconds: Option<i64>,
-}
-
-/// The figures of one category.
-#[derive(Debug, Object)]
-pub struct CategoryFigures {
+/// What the figures need of one ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketTimes {
     pub category: TicketCategory,
-    pub figures: TicketFigures,
+    pub status: TicketStatus,
+    /// Seconds from creation to the first public reply of KS, if there was one.
+    pub first_response: Option<i64>,
+    /// Seconds from creation to resolution, if the ticket was resolved (or closed).
+    pub resolution: Option<i64>,
 }
 
-/// Response and resolution times of the tickets created in a period.
-#[derive(Debug, Object)]
-pub struct TicketStatistics {
-    /// The start of the period (inclusive); `null` for since the beginning.
-    #[oai(nullable)]
-    pub from: Option<DateTime<Utc>>,
-    /// The end of the period (exclusive); `null` for up to now.
-    #[oai(nullable)]
-    pub to: Option<DateTime<Utc>>,
-    pub overall: TicketFigures,
-    /// Every category, in a fixed order, also those without tickets.
-    pub by_category: Vec<CategoryFigures>,
+/// A period whose start is not after its end: 422 otherwise.
+pub fn check_period(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(), ApiError> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => {
+            Err(ApiError::invalid("from", "must not be after to"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The `p`-th percentile (0 < p ≤ 100) of ascending `sorted` values by the nearest-rank
@@ -74,13 +50,7 @@ pub fn nearest_rank(sorted: &[i64], p: u32) -> Option<i64> {
     Some(sorted[rank - 1])
 }
 
-struct Times {
-    status: TicketStatus,
-    first_response: Option<i64>,
-    resolution: Option<i64>,
-}
-
-fn figures<'a>(tickets: impl Iterator<Item = &'a Times>) -> TicketFigures {
+fn figures<'a>(tickets: impl Iterator<Item = &'a TicketTimes>) -> TicketFigures {
     let mut count = 0;
     let mut open_count = 0;
     let mut first_responses = Vec::new();
@@ -108,69 +78,40 @@ fn figures<'a>(tickets: impl Iterator<Item = &'a Times>) -> TicketFigures {
     }
 }
 
-/// The statistics of the tickets created in `[from, to)`.
-pub async fn compute(
-    conn: &impl ConnectionTrait,
+/// The statistics of `tickets`, the ones created in `[from, to)`: overall, and for every
+/// category in a fixed order, also those without tickets.
+pub fn statistics(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-) -> Result<TicketStatistics, ApiError> {
-    let mut query = ticket::Entity::find().order_by_asc(ticket::Column::Id);
-    if let Some(from) = from {
-        query = query.filter(ticket::Column::CreatedAt.gte(from));
-    }
-    if let Some(to) = to {
-        query = query.filter(ticket::Column::CreatedAt.lt(to));
-    }
-    // Only the columns the figures need: a ticket's body can be long.
-    let found = query
-        .select_only()
-        .columns([
-            ticket::Column::Category,
-            ticket::Column::Status,
-            ticket::Column::CreatedAt,
-            ticket::Column::FirstResponseAt,
-            ticket::Column::ResolvedAt,
-        ])
-        .into_tuple::<(
-            String,
-            String,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-        )>()
-        .all(conn)
-        .await?;
-    let mut rows: Vec<(TicketCategory, Times)> = Vec::with_capacity(found.len());
-    for (category, status, created_at, first_response_at, resolved_at) in found {
-        let seconds = |at: Option<DateTime<Utc>>| at.map(|at| (at - created_at).num_seconds());
-        rows.push((
-            from_db(&category)?,
-            Times {
-                status: from_db(&status)?,
-                first_response: seconds(first_response_at),
-                resolution: seconds(resolved_at),
-            },
-        ));
-    }
-    let overall = figures(rows.iter().map(|(_, t)| t));
+    tickets: &[TicketTimes],
+) -> TicketStatistics {
     let by_category = TicketCategory::ALL
         .into_iter()
         .map(|category| CategoryFigures {
             category,
-            figures: figures(rows.iter().filter(|(c, _)| *c == category).map(|(_, t)| t)),
+            figures: figures(tickets.iter().filter(|t| t.category == category)),
         })
         .collect();
-    Ok(TicketStatistics {
+    TicketStatistics {
         from,
         to,
-        overall,
+        overall: figures(tickets.iter()),
         by_category,
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn times(category: TicketCategory, status: TicketStatus, first: Option<i64>) -> TicketTimes {
+        TicketTimes {
+            category,
+            status,
+            first_response: first,
+            resolution: None,
+        }
+    }
 
     #[test]
     fn nearest_rank_picks_a_value_that_occurred() {
@@ -187,5 +128,38 @@ mod tests {
         let ten: Vec<i64> = (1..=10).collect();
         assert_eq!(nearest_rank(&ten, 90), Some(9));
         assert_eq!(nearest_rank(&ten, 100), Some(10));
+    }
+
+    #[test]
+    fn every_category_is_listed_and_open_tickets_are_those_not_done() {
+        let tickets = [
+            times(TicketCategory::Grants, TicketStatus::New, None),
+            times(TicketCategory::Grants, TicketStatus::Resolved, Some(60)),
+            times(TicketCategory::Technical, TicketStatus::Closed, Some(30)),
+        ];
+        let stats = statistics(None, None, &tickets);
+        assert_eq!(stats.overall.count, 3);
+        assert_eq!(stats.overall.open_count, 1);
+        assert_eq!(stats.overall.responded_count, 2);
+        assert_eq!(stats.overall.median_first_response_seconds, Some(30));
+        assert_eq!(stats.by_category.len(), TicketCategory::ALL.len());
+        let grants = &stats.by_category[1];
+        assert_eq!(grants.category, TicketCategory::Grants);
+        assert_eq!(grants.figures.count, 2);
+        let handbook = &stats.by_category[2].figures;
+        assert_eq!(
+            (handbook.count, handbook.median_first_response_seconds),
+            (0, None)
+        );
+    }
+
+    #[test]
+    fn a_period_may_not_end_before_it_starts() {
+        let t1 = DateTime::from_timestamp(1_000, 0).unwrap();
+        let t2 = DateTime::from_timestamp(2_000, 0).unwrap();
+        assert!(check_period(Some(t1), Some(t2)).is_ok());
+        assert!(check_period(Some(t1), Some(t1)).is_ok());
+        assert!(check_period(None, Some(t1)).is_ok());
+        assert!(check_period(Some(t2), Some(t1)).is_err());
     }
 }

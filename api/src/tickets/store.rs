@@ -1,0 +1,534 @@
+//! The queries and writes of tickets. Each write runs in the caller's transaction and leaves
+//! its audit entry there.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
+};
+use uuid::Uuid;
+
+use entity::{ticket, ticket_counter, ticket_message, ticket_status_change};
+
+use super::model::{
+    ReferralTarget, StatusChange, StatusChangeReason, Ticket, TicketCategory, TicketMessage,
+    TicketMessagePage, TicketPage, TicketPriority, TicketStatus, join_tags,
+};
+use super::rules::{self, ChangeSet, TicketId, ValidMessage, ValidNewTicket};
+use super::statistics::TicketTimes;
+use crate::audit;
+use crate::auth::Caller;
+use crate::auth::policy::{self, TicketScope};
+use crate::common::text::contains_pattern;
+use crate::common::values::MunicipalityNumber;
+use crate::http::error::ApiError;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::preconditions::update_versioned;
+
+const RESOURCE: audit::ResourceType = audit::ResourceType::Ticket;
+
+/// What a ticket list is narrowed by; `None` leaves a filter out.
+#[derive(Debug, Default)]
+pub struct TicketFilter {
+    pub status: Option<TicketStatus>,
+    pub category: Option<TicketCategory>,
+    pub priority: Option<TicketPriority>,
+    pub assignee: Option<String>,
+    pub municipality: Option<MunicipalityNumber>,
+    pub tag: Option<String>,
+    /// Part of the subject or body, in any case.
+    pub text: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// The tickets the caller may see.
+fn scoped(caller: &Caller) -> Select<ticket::Entity> {
+    let query = ticket::Entity::find();
+    match policy::ticket_scope(caller) {
+        TicketScope::All => query,
+        TicketScope::ReferredToMinistry => {
+            query.filter(ticket::Column::ReferralTo.eq(ReferralTarget::Ministry.as_str()))
+        }
+        TicketScope::Municipality(number) => {
+            query.filter(ticket::Column::MunicipalityNumber.eq(number))
+        }
+    }
+}
+
+/// The messages of a ticket the caller may see: internal notes for KS only.
+fn messages_of(caller: &Caller, ticket_id: Uuid) -> Select<ticket_message::Entity> {
+    let query =
+        ticket_message::Entity::find().filter(ticket_message::Column::TicketId.eq(ticket_id));
+    if policy::sees_internal_notes(caller) {
+        query
+    } else {
+        query.filter(ticket_message::Column::Internal.eq(false))
+    }
+}
+
+async fn visible(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<ticket::Model>, DbErr> {
+    let mut query = scoped(caller).filter(ticket::Column::Id.eq(id));
+    if lock {
+        // PostgreSQL: the row stays locked until commit; SQLite's write lock already
+        // serialises writers.
+        query = query.lock_exclusive();
+    }
+    query.one(conn).await
+}
+
+/// A ticket the caller may see; 404 for any other.
+pub async fn find_visible(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: TicketId<'_>,
+) -> Result<ticket::Model, ApiError> {
+    visible(conn, caller, id.uuid, false)
+        .await?
+        .ok_or_else(|| id.not_found())
+}
+
+/// [`find_visible`], locked for the rest of the transaction, to be changed.
+pub async fn lock_visible(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: TicketId<'_>,
+) -> Result<ticket::Model, ApiError> {
+    visible(conn, caller, id.uuid, true)
+        .await?
+        .ok_or_else(|| id.not_found())
+}
+
+/// A ticket as the caller sees it after a write in this transaction.
+async fn reread(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Ticket, ApiError> {
+    let row = visible(conn, caller, id, false)
+        .await?
+        .ok_or(ApiError::Internal)?;
+    view(conn, caller, row).await
+}
+
+/// A page of the tickets the caller may see that `filter` lets through, newest first.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: TicketFilter,
+    page: &PageRequest<Uuid>,
+) -> Result<TicketPage, ApiError> {
+    use ticket::Column;
+    let matching = Condition::all()
+        .add_option(filter.status.map(|v| Column::Status.eq(v.as_str())))
+        .add_option(filter.category.map(|v| Column::Category.eq(v.as_str())))
+        .add_option(filter.priority.map(|v| Column::Priority.eq(v.as_str())))
+        .add_option(filter.assignee.map(|v| Column::Assignee.eq(v)))
+        .add_option(
+            filter
+                .municipality
+                .map(|v| Column::MunicipalityNumber.eq(v.into_inner())),
+        )
+        // A slug holds no LIKE wildcards.
+        .add_option(filter.tag.map(|v| Column::Tags.like(format!("%,{v},%"))))
+        .add_option(filter.text.map(|v| {
+            Expr::col((ticket::Entity, Column::SearchFolded))
+                .like(contains_pattern(&v.to_lowercase()))
+        }))
+        .add_option(filter.updated_since.map(|v| Column::UpdatedAt.gte(v)));
+    let mut query = scoped(caller).filter(matching).order_by_desc(Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(Column::Id.lt(after));
+    }
+    let rows = query.limit(page.fetch()).all(conn).await?;
+    let page: Page<ticket::Model> = page.page(rows, |t| t.id);
+    Ok(TicketPage {
+        items: views(conn, caller, page.items).await?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// A page of the messages of `ticket_id` the caller may see, oldest first.
+pub async fn list_messages(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    ticket_id: Uuid,
+    page: &PageRequest<Uuid>,
+) -> Result<TicketMessagePage, ApiError> {
+    let mut query = messages_of(caller, ticket_id).order_by_asc(ticket_message::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(ticket_message::Column::Id.gt(after));
+    }
+    let rows = query.limit(page.fetch()).all(conn).await?;
+    let page: Page<ticket_message::Model> = page.page(rows, |m| m.id);
+    Ok(TicketMessagePage {
+        items: page
+            .items
+            .into_iter()
+            .map(TicketMessage::try_from)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// The ticket as the caller sees it.
+pub async fn view(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    row: ticket::Model,
+) -> Result<Ticket, ApiError> {
+    let mut views = views(conn, caller, vec![row]).await?;
+    views.pop().ok_or(ApiError::Internal)
+}
+
+/// The tickets as the caller sees them, with their history and visible message counts, in
+/// three queries whatever their number.
+async fn views(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    rows: Vec<ticket::Model>,
+) -> Result<Vec<Ticket>, ApiError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
+    let mut histories: HashMap<Uuid, Vec<StatusChange>> = HashMap::new();
+    for change in ticket_status_change::Entity::find()
+        .filter(ticket_status_change::Column::TicketId.is_in(ids.clone()))
+        .order_by_asc(ticket_status_change::Column::Id)
+        .all(conn)
+        .await?
+    {
+        histories
+            .entry(change.ticket_id)
+            .or_default()
+            .push(StatusChange::try_from(change)?);
+    }
+    let mut counts_query = ticket_message::Entity::find()
+        .select_only()
+        .column(ticket_message::Column::TicketId)
+        .column_as(Expr::col(ticket_message::Column::Id).count(), "n")
+        .filter(ticket_message::Column::TicketId.is_in(ids))
+        .group_by(ticket_message::Column::TicketId);
+    if !policy::sees_internal_notes(caller) {
+        counts_query = counts_query.filter(ticket_message::Column::Internal.eq(false));
+    }
+    let counts: HashMap<Uuid, i64> = counts_query
+        .into_tuple::<(Uuid, i64)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    rows.into_iter()
+        .map(|t| {
+            let history = histories.remove(&t.id).unwrap_or_default();
+            let count = counts.get(&t.id).copied().unwrap_or_default();
+            Ticket::from_row(t, history, count)
+        })
+        .collect()
+}
+
+/// The next readable number of `year`, taken inside the creating transaction: the counter
+/// row stays locked until commit (PostgreSQL) or the write lock is held (SQLite), so
+/// concurrent creations queue and a rolled-back creation gives its number back.
+async fn next_number(conn: &impl ConnectionTrait, year: i32) -> Result<String, ApiError> {
+    ticket_counter::Entity::insert(ticket_counter::ActiveModel {
+        year: Set(year),
+        last: Set(0),
+    })
+    .on_conflict_do_nothing_on([ticket_counter::Column::Year])
+    .exec_without_returning(conn)
+    .await?;
+    ticket_counter::Entity::update_many()
+        .col_expr(
+            ticket_counter::Column::Last,
+            Expr::col(ticket_counter::Column::Last).add(1),
+        )
+        .filter(ticket_counter::Column::Year.eq(year))
+        .exec(conn)
+        .await?;
+    let last = ticket_counter::Entity::find_by_id(year)
+        .one(conn)
+        .await?
+        .ok_or(ApiError::Internal)?
+        .last;
+    Ok(format!("KP-{year}-{last:05}"))
+}
+
+/// The audit entry of a write to ticket `id`.
+async fn audited(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    action: audit::Action,
+    id: Uuid,
+    summary: String,
+) -> Result<(), DbErr> {
+    audit::record(conn, caller, action, RESOURCE, &id.to_string(), summary).await
+}
+
+/// One entry of a ticket's status history.
+async fn record_status(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    ticket_id: Uuid,
+    from: Option<TicketStatus>,
+    to: TicketStatus,
+    reason: StatusChangeReason,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    ticket_status_change::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        ticket_id: Set(ticket_id),
+        from_status: Set(from.map(|s| s.as_str().to_string())),
+        to_status: Set(to.as_str().to_string()),
+        actor_sub: Set(caller.sub.clone()),
+        actor_role: Set(caller.role.as_str().to_string()),
+        reason: Set(reason.as_str().to_string()),
+        changed_at: Set(at),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates a ticket of the caller's municipality, numbered and `new`.
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    new: ValidNewTicket,
+) -> Result<Ticket, ApiError> {
+    let municipality = caller
+        .municipality
+        .as_ref()
+        .ok_or(ApiError::Internal)?
+        .to_string();
+    let now = Utc::now();
+    let number = next_number(conn, rules::numbering_year(now)).await?;
+    let id = Uuid::now_v7();
+    ticket::ActiveModel {
+        id: Set(id),
+        number: Set(number.clone()),
+        municipality_number: Set(municipality),
+        created_by: Set(caller.sub.clone()),
+        search_folded: Set(format!("{}\n{}", new.subject, new.body).to_lowercase()),
+        subject: Set(new.subject),
+        body: Set(new.body),
+        category: Set(new.category.as_str().to_string()),
+        priority: Set(new.priority.as_str().to_string()),
+        status: Set(TicketStatus::New.as_str().to_string()),
+        assignee: Set(None),
+        tags: Set(String::new()),
+        referral_to: Set(None),
+        referral_note: Set(None),
+        referred_at: Set(None),
+        referred_by: Set(None),
+        first_response_at: Set(None),
+        resolved_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    let reason = StatusChangeReason::Created;
+    record_status(conn, caller, id, None, TicketStatus::New, reason, now).await?;
+    let summary = format!("created {number}");
+    audited(conn, caller, audit::Action::Create, id, summary).await?;
+    reread(conn, caller, id).await
+}
+
+/// Writes `change` to `current` (read, and locked, at its version) and records a status
+/// move in the history.
+async fn apply(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    current: &ticket::Model,
+    change: ChangeSet,
+) -> Result<(), ApiError> {
+    let set = |v: &str| Set(v.to_string());
+    let mut row = ticket::ActiveModel {
+        updated_at: Set(change.at),
+        ..Default::default()
+    };
+    if let Some(m) = change.status {
+        row.status = set(m.to.as_str());
+    }
+    if let Some(v) = change.resolved_at {
+        row.resolved_at = Set(v);
+    }
+    if let Some(v) = change.first_response_at {
+        row.first_response_at = Set(Some(v));
+    }
+    if let Some(v) = change.priority {
+        row.priority = set(v.as_str());
+    }
+    if let Some(v) = change.category {
+        row.category = set(v.as_str());
+    }
+    if let Some(v) = &change.tags {
+        row.tags = Set(join_tags(v));
+    }
+    if let Some(v) = change.assignee {
+        row.assignee = Set(v);
+    }
+    if let Some(referral) = change.referral {
+        row.referral_to = Set(Some(referral.to.as_str().to_string()));
+        row.referral_note = Set(Some(referral.note));
+        row.referred_at = Set(Some(change.at));
+        row.referred_by = Set(Some(caller.sub.clone()));
+    }
+    let key = ticket::Column::Id.eq(current.id);
+    update_versioned(conn, row, key, ticket::Column::Version, current.version).await?;
+    if let Some(m) = change.status {
+        record_status(
+            conn,
+            caller,
+            current.id,
+            Some(m.from),
+            m.to,
+            m.reason,
+            change.at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes an update of KS and audits it.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    current: &ticket::Model,
+    change: ChangeSet,
+) -> Result<Ticket, ApiError> {
+    let summary = format!("{}: {}", current.number, change.summary());
+    apply(conn, caller, current, change).await?;
+    audited(conn, caller, audit::Action::Update, current.id, summary).await?;
+    reread(conn, caller, current.id).await
+}
+
+/// Writes a referral and audits it.
+pub async fn refer(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    current: &ticket::Model,
+    change: ChangeSet,
+) -> Result<Ticket, ApiError> {
+    // A referral's change set always carries the referral.
+    let to = change.referral.as_ref().ok_or(ApiError::Internal)?.to;
+    let summary = format!("{} referred to {}", current.number, to.as_str());
+    apply(conn, caller, current, change).await?;
+    audited(conn, caller, audit::Action::Refer, current.id, summary).await?;
+    reread(conn, caller, current.id).await
+}
+
+/// Adds a message to `ticket`, applies what it changes on the ticket (nothing for an internal
+/// note) and audits it.
+pub async fn add_message(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    ticket: &ticket::Model,
+    message: ValidMessage,
+    change: Option<ChangeSet>,
+    at: DateTime<Utc>,
+) -> Result<TicketMessage, ApiError> {
+    let internal = message.internal;
+    let created = ticket_message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        ticket_id: Set(ticket.id),
+        author_sub: Set(caller.sub.clone()),
+        author_role: Set(caller.role.as_str().to_string()),
+        author_municipality: Set(caller.municipality.as_ref().map(|m| m.to_string())),
+        body: Set(message.body),
+        internal: Set(internal),
+        created_at: Set(at),
+    }
+    .insert(conn)
+    .await?;
+    if let Some(change) = change {
+        apply(conn, caller, ticket, change).await?;
+    }
+    let (action, kind) = if internal {
+        (audit::Action::Note, "internal note")
+    } else {
+        (audit::Action::Reply, "reply")
+    };
+    let summary = format!("{kind} on {}", ticket.number);
+    audited(conn, caller, action, ticket.id, summary).await?;
+    TicketMessage::try_from(created)
+}
+
+/// What the statistics need of the tickets created in `[from, to)`.
+pub async fn ticket_times(
+    conn: &impl ConnectionTrait,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<TicketTimes>, ApiError> {
+    let mut query = ticket::Entity::find().order_by_asc(ticket::Column::Id);
+    if let Some(from) = from {
+        query = query.filter(ticket::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(ticket::Column::CreatedAt.lt(to));
+    }
+    // Only the columns the figures need: a ticket's body can be long.
+    let found = query
+        .select_only()
+        .columns([
+            ticket::Column::Category,
+            ticket::Column::Status,
+            ticket::Column::CreatedAt,
+            ticket::Column::FirstResponseAt,
+            ticket::Column::ResolvedAt,
+        ])
+        .into_tuple::<(
+            String,
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        )>()
+        .all(conn)
+        .await?;
+    found
+        .into_iter()
+        .map(
+            |(category, status, created_at, first_response_at, resolved_at)| {
+                let seconds =
+                    |at: Option<DateTime<Utc>>| at.map(|at| (at - created_at).num_seconds());
+                Ok(TicketTimes {
+                    category: TicketCategory::from_stored(&category)?,
+                    status: TicketStatus::from_stored(&status)?,
+                    first_response: seconds(first_response_at),
+                    resolution: seconds(resolved_at),
+                })
+            },
+        )
+        .collect()
+}
+
+/// How many tickets that are neither resolved nor closed each municipality has.
+pub async fn open_per_municipality(
+    conn: &impl ConnectionTrait,
+) -> Result<HashMap<String, u32>, ApiError> {
+    let open: Vec<(String, i64)> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::MunicipalityNumber)
+        .column_as(ticket::Column::Id.count(), "n")
+        .filter(ticket::Column::Status.is_not_in(TicketStatus::DONE.map(TicketStatus::as_str)))
+        .group_by(ticket::Column::MunicipalityNumber)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(open
+        .into_iter()
+        .map(|(m, n)| (m, u32::try_from(n).unwrap_or(u32::MAX)))
+        .collect())
+}
