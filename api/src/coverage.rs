@@ -4,7 +4,7 @@
 //! Definitions:
 //! - **with an offer**: the municipality has a location that is `active` or
 //!   `temporarily_closed`, exactly as `has_digihjelp` on a municipality
-//!   ([`crate::locations::offering_municipalities`]); this is the state now, whatever `year`.
+//!   ([`crate::locations::store::offering_municipalities`]); this is the state now, whatever `year`.
 //! - **funded**: the municipality has an `approved` application in a scheme whose `year` is
 //!   at most `year`.
 //! - **open tickets**: kontaktpunkt tickets of the municipality that are neither `resolved`
@@ -29,7 +29,7 @@ use entity::{county, grant_application, grant_scheme, municipality, ticket};
 
 use crate::grants::ApplicationStatus;
 use crate::http::error::{ApiError, E400, E406, Failure};
-use crate::locations::offering_municipalities;
+use crate::locations::store::offering_municipalities;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use crate::tickets::TicketStatus;

@@ -26,7 +26,7 @@ use crate::http::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Fai
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
 use crate::http::preconditions::{check_if_match, etag};
-use crate::locations::offering_municipalities;
+use crate::locations::store::offering_municipalities;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 
