@@ -4,88 +4,28 @@
 pub mod holidays;
 pub mod hours;
 pub mod model;
+pub mod rules;
 pub mod schedule;
 pub mod search;
 pub mod store;
 pub mod topics;
 
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi};
-use sea_orm::{ConnectionTrait, EntityTrait};
 
-use entity::{location, municipality};
-
-use crate::audit;
-use crate::auth::{BearerAuth, Caller, policy};
-use crate::http::error::{AUTH, ApiError, E400, E404, E409, E412, E422, E428, Failure};
+use crate::auth::{BearerAuth, policy};
+use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
-    HostType, Location, LocationChanges, LocationFields, LocationStatus, NewLocation, ServiceMode,
+    HostType, LocationChanges, LocationCreatedResponse, LocationDeletedResponse,
+    LocationListResponse, LocationResponse, LocationStatus, LocationUpdated, NewLocation,
+    ServiceMode,
 };
-
-const RESOURCE: audit::ResourceType = audit::ResourceType::Location;
-
-crate::page_object!(LocationPage, Location);
-
-#[derive(ApiResponse)]
-pub enum LocationListResponse {
-    /// A page of locations: by distance with `near`, otherwise by name.
-    #[oai(status = 200)]
-    Ok(Json<LocationPage>),
-    /// Nothing changed since the `If-None-Match` ETag.
-    #[oai(status = 304)]
-    NotModified,
-}
-
-#[derive(ApiResponse)]
-pub enum LocationResponse {
-    /// The location.
-    #[oai(status = 200)]
-    Ok(
-        Json<Box<Location>>,
-        /// The current version, for `If-Match` and `If-None-Match`.
-        #[oai(header = "ETag")]
-        String,
-    ),
-    /// Nothing changed since the `If-None-Match` ETag.
-    #[oai(status = 304)]
-    NotModified,
-}
-
-/// The answer to a change: never a 304.
-#[derive(ApiResponse)]
-pub enum LocationUpdated {
-    /// The location as changed.
-    #[oai(status = 200)]
-    Ok(
-        Json<Box<Location>>,
-        /// The new version, for the next `If-Match`.
-        #[oai(header = "ETag")]
-        String,
-    ),
-}
-
-#[derive(ApiResponse)]
-pub enum LocationCreatedResponse {
-    /// The location was created (or, for a retried `Idempotency-Key`, had been).
-    #[oai(status = 201)]
-    Created(
-        Json<Box<Location>>,
-        #[oai(header = "Location")] String,
-        #[oai(header = "ETag")] String,
-    ),
-}
-
-#[derive(ApiResponse)]
-pub enum LocationDeletedResponse {
-    /// The location and its opening hours are gone.
-    #[oai(status = 204)]
-    Deleted,
-}
+use rules::LocationFields;
 
 pub struct LocationsApi;
 
@@ -151,7 +91,7 @@ impl LocationsApi {
             radius_km: radius_km.0,
             updated_since: updated_since.0,
         })?;
-        let page = search::search(state.db.conn(), &filters, limit.0, cursor.0.as_deref()).await?;
+        let page = store::search(state.db.conn(), &filters, limit.0, cursor.0.as_deref()).await?;
         Ok(LocationListResponse::Ok(Json(page.into())))
     }
 
@@ -165,7 +105,7 @@ impl LocationsApi {
         /// The location's id (a UUID).
         id: Path<String>,
     ) -> Result<LocationResponse, Failure<{ E400 | E404 }>> {
-        let location = store::find(state.db.conn(), store::parse_id(&id.0)?).await?;
+        let location = store::find(state.db.conn(), rules::location_id(&id.0)?).await?;
         let tag = etag(location.version);
         Ok(LocationResponse::Ok(Json(Box::new(location)), tag))
     }
@@ -194,7 +134,7 @@ impl LocationsApi {
             "create_location",
             idempotency_key.0.as_deref(),
             &body.0,
-            async |tx| create(tx, caller, &fields).await,
+            async |tx| store::create(tx, caller, &fields).await,
         )
         .await?;
         let location = format!("/api/v1/locations/{}", created.id);
@@ -225,28 +165,15 @@ impl LocationsApi {
         if_match: Header<Option<String>>,
         body: Json<LocationChanges>,
     ) -> Result<LocationUpdated, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
-        let id = store::parse_id(&id.0)?;
+        let id = rules::location_id(&id.0)?;
+        let changes = rules::checked_changes(body.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &current.municipality_number)?;
-        let languages = store::languages_of(&tx, &[id])
-            .await?
-            .remove(&id)
-            .unwrap_or_default();
-        let mut fields = LocationFields::from_stored(&current, &languages);
-        let changed = fields.apply(body.0)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
-        store::update(&tx, id, current.version, &fields).await?;
-        audit::record(
-            &tx,
-            &auth.0,
-            audit::Action::Update,
-            RESOURCE,
-            &id.to_string(),
-            format!("changed {}", changed.join(", ")),
-        )
-        .await?;
-        let updated = store::find(&tx, id).await?;
+        let changed = changes.changed();
+        let fields = changes.apply_to(store::current_fields(&tx, &current).await?);
+        let updated = store::update(&tx, &auth.0, &current, &fields, &changed).await?;
         tx.commit().await?;
         let tag = etag(updated.version);
         Ok(LocationUpdated::Ok(Json(Box::new(updated)), tag))
@@ -270,65 +197,13 @@ impl LocationsApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
     ) -> Result<LocationDeletedResponse, Failure<{ E400 | AUTH | E404 | E412 | E428 }>> {
-        let id = store::parse_id(&id.0)?;
+        let id = rules::location_id(&id.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &current.municipality_number)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
-        location::Entity::delete_by_id(id).exec(&tx).await?;
-        audit::record(
-            &tx,
-            &auth.0,
-            audit::Action::Delete,
-            RESOURCE,
-            &id.to_string(),
-            format!("deleted {}", current.name),
-        )
-        .await?;
+        store::delete(&tx, &auth.0, &current).await?;
         tx.commit().await?;
         Ok(LocationDeletedResponse::Deleted)
     }
-}
-
-async fn create(
-    conn: &impl ConnectionTrait,
-    caller: &Caller,
-    fields: &LocationFields,
-) -> Result<Location, ApiError> {
-    let number = fields.municipality_number.as_str();
-    if municipality::Entity::find_by_id(number)
-        .one(conn)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::invalid(
-            "municipality_number",
-            format!("there is no municipality {number}"),
-        ));
-    }
-    let id = store::insert(conn, fields).await?;
-    audit::record(
-        conn,
-        caller,
-        audit::Action::Create,
-        RESOURCE,
-        &id.to_string(),
-        format!("created {}", fields.name),
-    )
-    .await?;
-    store::find(conn, id).await
-}
-
-/// The numbers of the municipalities that have an offer: a location that is active or
-/// temporarily closed.
-pub fn offering_municipalities() -> sea_orm::sea_query::SelectStatement {
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
-    Query::select()
-        .column(location::Column::MunicipalityNumber)
-        .from(location::Entity)
-        .and_where(Expr::col(location::Column::Status).is_in([
-            LocationStatus::Active.as_str(),
-            LocationStatus::TemporarilyClosed.as_str(),
-        ]))
-        .to_owned()
 }

@@ -1,20 +1,16 @@
-//! The wire types of locations and the checked set of fields a location is stored from.
+//! The wire types of locations: objects, request bodies, responses and their examples.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::Object;
+use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::{ApiResponse, Object};
 use uuid::Uuid;
 
 use entity::location;
 
-use crate::common::text::Text;
-use crate::common::validation::Fields;
-use crate::common::values::{
-    Coordinates, Email, LanguageCode, MunicipalityNumber, PhoneNumber, PostalCode, WebUrl,
-};
-use crate::http::error::ApiError;
-
 use crate::common::stored::stored_enum;
+use crate::common::text::Text;
+use crate::http::error::ApiError;
 
 stored_enum! {
     /// Who hosts the location.
@@ -118,23 +114,18 @@ pub struct Location {
 }
 
 impl Location {
-    pub fn from_parts(
+    /// The wire location of a stored row with its languages (topics are filled in by
+    /// `store::assemble`); a stored value the code does not know is a 500.
+    pub fn from_row(
         m: location::Model,
         languages: Vec<String>,
         distance_km: Option<f64>,
-    ) -> Self {
-        let mut service_modes = Vec::new();
-        if m.offers_drop_in {
-            service_modes.push(ServiceMode::DropIn);
-        }
-        if m.offers_appointment {
-            service_modes.push(ServiceMode::Appointment);
-        }
-        Self {
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
             id: m.id,
             municipality_number: m.municipality_number,
             name: m.name,
-            host_type: HostType::from_name(&m.host_type).unwrap_or(HostType::Other),
+            host_type: HostType::from_stored(&m.host_type)?,
             address: Address {
                 street: m.street_address,
                 postal_code: m.postal_code,
@@ -145,17 +136,12 @@ impl Location {
             phone: m.phone,
             email: m.email,
             website: m.website,
-            service_modes,
+            service_modes: service_modes_of(m.offers_drop_in, m.offers_appointment),
             languages,
-            // Filled in by `store::assemble`, which reads them for a whole page at once.
             topics: Vec::new(),
-            accessibility: m
-                .accessibility
-                .split(',')
-                .filter_map(Accessibility::from_name)
-                .collect(),
+            accessibility: accessibility_of(&m.accessibility)?,
             description: m.description,
-            status: LocationStatus::from_name(&m.status).unwrap_or(LocationStatus::Inactive),
+            status: LocationStatus::from_stored(&m.status)?,
             alert: m.alert,
             opens_on_holidays: m.opens_on_holidays,
             last_verified_at: m.last_verified_at,
@@ -163,8 +149,28 @@ impl Location {
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
-        }
+        })
     }
+}
+
+/// The service modes stored as two flags, drop-in first.
+pub fn service_modes_of(drop_in: bool, appointment: bool) -> Vec<ServiceMode> {
+    [
+        (drop_in, ServiceMode::DropIn),
+        (appointment, ServiceMode::Appointment),
+    ]
+    .into_iter()
+    .filter_map(|(offered, mode)| offered.then_some(mode))
+    .collect()
+}
+
+/// The accessibility features stored comma-separated.
+pub fn accessibility_of(stored: &str) -> Result<Vec<Accessibility>, ApiError> {
+    stored
+        .split(',')
+        .filter(|feature| !feature.is_empty())
+        .map(Accessibility::from_stored)
+        .collect()
 }
 
 /// A new location. A municipality creates locations in its own municipality; KS anywhere.
@@ -295,329 +301,60 @@ impl Example for LocationChanges {
     }
 }
 
-/// Every field of a location, checked: what is stored.
-#[derive(Debug, Clone)]
-pub struct LocationFields {
-    pub municipality_number: MunicipalityNumber,
-    pub name: String,
-    pub host_type: HostType,
-    pub street: String,
-    pub postal_code: PostalCode,
-    pub postal_place: String,
-    pub coordinates: Coordinates,
-    pub phone: Option<PhoneNumber>,
-    pub email: Option<Email>,
-    pub website: Option<WebUrl>,
-    pub service_modes: Vec<ServiceMode>,
-    pub languages: Vec<LanguageCode>,
-    pub accessibility: Vec<Accessibility>,
-    pub description: Option<String>,
-    pub status: LocationStatus,
-    pub alert: Option<String>,
-    pub opens_on_holidays: bool,
-    pub last_verified_at: Option<DateTime<Utc>>,
+crate::page_object!(LocationPage, Location);
+
+#[derive(ApiResponse)]
+pub enum LocationListResponse {
+    /// A page of locations: by distance with `near`, otherwise by name.
+    #[oai(status = 200)]
+    Ok(Json<LocationPage>),
+    /// Nothing changed since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified,
 }
 
-fn bounded(text: &str, min: usize, max: usize) -> Result<String, String> {
-    let text = text.trim();
-    let length = text.chars().count();
-    if length < min {
-        Err("must not be empty".into())
-    } else if length > max {
-        Err(format!("must be at most {max} characters"))
-    } else {
-        Ok(text.to_string())
-    }
+#[derive(ApiResponse)]
+pub enum LocationResponse {
+    /// The location.
+    #[oai(status = 200)]
+    Ok(
+        Json<Box<Location>>,
+        /// The current version, for `If-Match` and `If-None-Match`.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// Nothing changed since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified,
 }
 
-fn optional_text(max: usize) -> impl Fn(&str) -> Result<String, String> {
-    move |s| bounded(s, 1, max)
+/// The answer to a change: never a 304.
+#[derive(ApiResponse)]
+pub enum LocationUpdated {
+    /// The location as changed.
+    #[oai(status = 200)]
+    Ok(
+        Json<Box<Location>>,
+        /// The new version, for the next `If-Match`.
+        #[oai(header = "ETag")]
+        String,
+    ),
 }
 
-fn languages(fields: &mut Fields, codes: &[Text]) -> Option<Vec<LanguageCode>> {
-    let mut parsed = Vec::new();
-    let mut ok = true;
-    for (i, code) in codes.iter().enumerate() {
-        match LanguageCode::parse(code) {
-            Ok(code) => parsed.push(code),
-            Err(message) => {
-                fields.add(&format!("languages[{i}]"), message);
-                ok = false;
-            }
-        }
-    }
-    if codes.len() > 30 {
-        fields.add("languages", "at most 30 languages");
-        ok = false;
-    }
-    parsed.sort();
-    parsed.dedup();
-    ok.then_some(parsed)
+#[derive(ApiResponse)]
+pub enum LocationCreatedResponse {
+    /// The location was created (or, for a retried `Idempotency-Key`, had been).
+    #[oai(status = 201)]
+    Created(
+        Json<Box<Location>>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
 }
 
-fn service_modes(fields: &mut Fields, modes: &[ServiceMode]) -> Option<Vec<ServiceMode>> {
-    let mut modes = modes.to_vec();
-    modes.sort();
-    modes.dedup();
-    if modes.is_empty() {
-        fields.add(
-            "service_modes",
-            "name at least one of drop_in and appointment",
-        );
-        return None;
-    }
-    Some(modes)
-}
-
-fn dedup<T: Ord + Clone>(items: &[T]) -> Vec<T> {
-    let mut items = items.to_vec();
-    items.sort();
-    items.dedup();
-    items
-}
-
-fn not_in_future(at: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    if at > Utc::now() + chrono::Duration::minutes(5) {
-        Err("must not be in the future".into())
-    } else {
-        Ok(at)
-    }
-}
-
-impl LocationFields {
-    /// Checks a new location, naming every invalid field.
-    pub fn from_new(new: &NewLocation) -> Result<Self, ApiError> {
-        let mut f = Fields::default();
-        let municipality_number = f.check(
-            "municipality_number",
-            MunicipalityNumber::parse(&new.municipality_number),
-        );
-        let name = f.check("name", bounded(&new.name, 1, 200));
-        let street = f.check("address.street", bounded(&new.address.street, 1, 200));
-        let postal_code = f.check(
-            "address.postal_code",
-            PostalCode::parse(&new.address.postal_code),
-        );
-        let postal_place = f.check(
-            "address.postal_place",
-            bounded(&new.address.postal_place, 1, 100),
-        );
-        let coordinates = f.check("latitude", Coordinates::parse(new.latitude, new.longitude));
-        let phone = f.check_optional("phone", new.phone.as_deref().map(PhoneNumber::parse));
-        let email = f.check_optional("email", new.email.as_deref().map(Email::parse));
-        let website = f.check_optional("website", new.website.as_deref().map(WebUrl::parse));
-        let modes = service_modes(&mut f, &new.service_modes);
-        let languages = languages(&mut f, new.languages.0.as_deref().unwrap_or_default());
-        let description = f.check_optional(
-            "description",
-            new.description.as_deref().map(optional_text(2000)),
-        );
-        let alert = f.check_optional("alert", new.alert.as_deref().map(optional_text(500)));
-        let last_verified_at =
-            f.check_optional("last_verified_at", new.last_verified_at.map(not_in_future));
-        f.finish()?;
-        Ok(Self {
-            municipality_number: municipality_number.expect("checked"),
-            name: name.expect("checked"),
-            host_type: new.host_type,
-            street: street.expect("checked"),
-            postal_code: postal_code.expect("checked"),
-            postal_place: postal_place.expect("checked"),
-            coordinates: coordinates.expect("checked"),
-            phone: phone.expect("checked"),
-            email: email.expect("checked"),
-            website: website.expect("checked"),
-            service_modes: modes.expect("checked"),
-            languages: languages.expect("checked"),
-            accessibility: dedup(new.accessibility.0.as_deref().unwrap_or_default()),
-            description: description.expect("checked"),
-            status: new.status.0.unwrap_or(LocationStatus::Active),
-            alert: alert.expect("checked"),
-            opens_on_holidays: new.opens_on_holidays.0.unwrap_or(false),
-            last_verified_at: last_verified_at.expect("checked"),
-        })
-    }
-
-    /// The stored location as fields, to apply changes to.
-    pub fn from_stored(m: &location::Model, languages: &[String]) -> Self {
-        let wire = Location::from_parts(m.clone(), languages.to_vec(), None);
-        Self {
-            municipality_number: MunicipalityNumber::parse(&m.municipality_number)
-                .expect("stored numbers are valid"),
-            name: m.name.clone(),
-            host_type: wire.host_type,
-            street: m.street_address.clone(),
-            postal_code: PostalCode::parse(&m.postal_code).expect("stored codes are valid"),
-            postal_place: m.postal_place.clone(),
-            coordinates: Coordinates {
-                latitude: m.latitude,
-                longitude: m.longitude,
-            },
-            phone: m.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok()),
-            email: m.email.as_deref().and_then(|e| Email::parse(e).ok()),
-            website: m.website.as_deref().and_then(|w| WebUrl::parse(w).ok()),
-            service_modes: wire.service_modes,
-            languages: languages
-                .iter()
-                .filter_map(|l| LanguageCode::parse(l).ok())
-                .collect(),
-            accessibility: wire.accessibility,
-            description: m.description.clone(),
-            status: wire.status,
-            alert: m.alert.clone(),
-            opens_on_holidays: m.opens_on_holidays,
-            last_verified_at: m.last_verified_at,
-        }
-    }
-
-    /// Applies a set of changes, naming every invalid field; returns the names changed.
-    pub fn apply(&mut self, changes: LocationChanges) -> Result<Vec<&'static str>, ApiError> {
-        let mut f = Fields::default();
-        let mut changed = Vec::new();
-        let required = |f: &mut Fields, field: &str| f.add(field, "must not be null");
-
-        match changes.name {
-            MaybeUndefined::Value(v) => {
-                if let Some(v) = f.check("name", bounded(&v, 1, 200)) {
-                    self.name = v;
-                }
-                changed.push("name");
-            }
-            MaybeUndefined::Null => required(&mut f, "name"),
-            MaybeUndefined::Undefined => {}
-        }
-        match changes.host_type {
-            MaybeUndefined::Value(v) => {
-                self.host_type = v;
-                changed.push("host_type");
-            }
-            MaybeUndefined::Null => required(&mut f, "host_type"),
-            MaybeUndefined::Undefined => {}
-        }
-        match changes.address {
-            MaybeUndefined::Value(a) => {
-                let street = f.check("address.street", bounded(&a.street, 1, 200));
-                let code = f.check("address.postal_code", PostalCode::parse(&a.postal_code));
-                let place = f.check("address.postal_place", bounded(&a.postal_place, 1, 100));
-                if let (Some(street), Some(code), Some(place)) = (street, code, place) {
-                    (self.street, self.postal_code, self.postal_place) = (street, code, place);
-                }
-                changed.push("address");
-            }
-            MaybeUndefined::Null => required(&mut f, "address"),
-            MaybeUndefined::Undefined => {}
-        }
-        match (changes.latitude, changes.longitude) {
-            (MaybeUndefined::Undefined, MaybeUndefined::Undefined) => {}
-            (MaybeUndefined::Value(lat), MaybeUndefined::Value(lon)) => {
-                if let Some(c) = f.check("latitude", Coordinates::parse(lat, lon)) {
-                    self.coordinates = c;
-                }
-                changed.push("coordinates");
-            }
-            _ => f.add("latitude", "latitude and longitude change together"),
-        }
-        if let Some(v) = f.check_patch("phone", changes.phone, PhoneNumber::parse) {
-            self.phone = v;
-            changed.push("phone");
-        }
-        if let Some(v) = f.check_patch("email", changes.email, Email::parse) {
-            self.email = v;
-            changed.push("email");
-        }
-        if let Some(v) = f.check_patch("website", changes.website, WebUrl::parse) {
-            self.website = v;
-            changed.push("website");
-        }
-        match changes.service_modes {
-            MaybeUndefined::Value(modes) => {
-                if let Some(modes) = service_modes(&mut f, &modes) {
-                    self.service_modes = modes;
-                }
-                changed.push("service_modes");
-            }
-            MaybeUndefined::Null => required(&mut f, "service_modes"),
-            MaybeUndefined::Undefined => {}
-        }
-        match changes.languages {
-            MaybeUndefined::Value(codes) => {
-                if let Some(codes) = languages(&mut f, &codes) {
-                    self.languages = codes;
-                }
-                changed.push("languages");
-            }
-            MaybeUndefined::Null => {
-                self.languages.clear();
-                changed.push("languages");
-            }
-            MaybeUndefined::Undefined => {}
-        }
-        match changes.accessibility {
-            MaybeUndefined::Value(features) => {
-                self.accessibility = dedup(&features);
-                changed.push("accessibility");
-            }
-            MaybeUndefined::Null => {
-                self.accessibility.clear();
-                changed.push("accessibility");
-            }
-            MaybeUndefined::Undefined => {}
-        }
-        if let Some(v) = f.check_patch("description", changes.description, optional_text(2000)) {
-            self.description = v;
-            changed.push("description");
-        }
-        match changes.status {
-            MaybeUndefined::Value(v) => {
-                self.status = v;
-                changed.push("status");
-            }
-            MaybeUndefined::Null => required(&mut f, "status"),
-            MaybeUndefined::Undefined => {}
-        }
-        if let Some(v) = f.check_patch("alert", changes.alert, optional_text(500)) {
-            self.alert = v;
-            changed.push("alert");
-        }
-        match changes.opens_on_holidays {
-            MaybeUndefined::Value(v) => {
-                self.opens_on_holidays = v;
-                changed.push("opens_on_holidays");
-            }
-            MaybeUndefined::Null => required(&mut f, "opens_on_holidays"),
-            MaybeUndefined::Undefined => {}
-        }
-        match changes.last_verified_at {
-            MaybeUndefined::Value(at) => {
-                if let Some(at) = f.check("last_verified_at", not_in_future(at)) {
-                    self.last_verified_at = Some(at);
-                }
-                changed.push("last_verified_at");
-            }
-            MaybeUndefined::Null => {
-                self.last_verified_at = None;
-                changed.push("last_verified_at");
-            }
-            MaybeUndefined::Undefined => {}
-        }
-        f.finish()?;
-        if changed.is_empty() {
-            return Err(ApiError::invalid("body", "names no field to change"));
-        }
-        Ok(changed)
-    }
-
-    /// Name, description and postal place in lower case, for search.
-    pub fn search_text(&self) -> String {
-        [
-            Some(self.name.as_str()),
-            self.description.as_deref(),
-            Some(self.postal_place.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n")
-        .to_lowercase()
-    }
+#[derive(ApiResponse)]
+pub enum LocationDeletedResponse {
+    /// The location and its opening hours are gone.
+    #[oai(status = 204)]
+    Deleted,
 }

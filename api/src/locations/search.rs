@@ -1,22 +1,20 @@
-//! Location search: filters, distance, "open at", and keyset paging in a stable order.
+//! Location search as plain values and query building: the filters checked, distance, the
+//! candidates for "open at", and keyset paging in a stable order. `store::search` runs it.
 
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Europe::Oslo;
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use entity::{location, location_language, location_topic, opening_exception, opening_rule};
 
-use super::hours::calendar_rows;
-use super::model::{HostType, Location, LocationStatus, ServiceMode};
-use super::store;
+use super::model::{HostType, LocationStatus, ServiceMode};
 use crate::common::text::contains_pattern;
 use crate::common::validation::Fields;
 use crate::common::values::{Coordinates, CountyNumber, LanguageCode, MunicipalityNumber};
 use crate::http::error::ApiError;
-use crate::http::pagination::{Page, PageRequest};
 use crate::topics::model::parse_slug;
 
 /// Kilometres per degree of latitude (and of longitude at the equator).
@@ -91,8 +89,8 @@ pub struct Filters {
     /// Topic slugs the location must all offer.
     topics: Vec<String>,
     q: Option<String>,
-    open_at: Option<DateTime<Utc>>,
-    near: Option<Near>,
+    pub(super) open_at: Option<DateTime<Utc>>,
+    pub(super) near: Option<Near>,
     updated_since: Option<DateTime<Utc>>,
 }
 
@@ -178,65 +176,13 @@ fn parse_near(f: &mut Fields, text: &str, radius_km: Option<f64>) -> Option<Near
 
 /// Where a page ends: by name, or by distance when searching near a point.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-enum Cursor {
+pub(super) enum Cursor {
     Name(String, Uuid),
     /// The squared distance as the bits of an `f64`, so it survives the trip exactly.
     Distance(u64, Uuid),
 }
 
-pub async fn search(
-    conn: &impl ConnectionTrait,
-    filters: &Filters,
-    limit: Option<u32>,
-    cursor: Option<&str>,
-) -> Result<Page<Location>, ApiError> {
-    let page = PageRequest::<Cursor>::new(limit, cursor)?;
-    let mut after = page.after.clone();
-    let wanted = page.fetch() as usize;
-    // "Open at" is decided by the full calendar (holidays, exceptions) in Rust, after the
-    // database has narrowed the candidates to those with hours that day; rows it drops are
-    // made up for by reading on.
-    let batch = if filters.open_at.is_some() {
-        wanted.max(50) * 2
-    } else {
-        wanted
-    };
-    let mut found: Vec<(location::Model, Option<f64>)> = Vec::new();
-    loop {
-        let rows = base_query(filters, after.as_ref())?
-            .limit(batch as u64)
-            .all(conn)
-            .await?;
-        let exhausted = rows.len() < batch;
-        let open = match filters.open_at {
-            Some(at) => open_at(conn, &rows, at).await?,
-            None => Vec::new(),
-        };
-        for row in rows {
-            let distance = filters
-                .near
-                .map(|n| n.distance_km(row.latitude, row.longitude));
-            after = Some(cursor_of(&row, filters));
-            if filters.open_at.is_none() || open.contains(&row.id) {
-                found.push((row, distance));
-                if found.len() == wanted {
-                    break;
-                }
-            }
-        }
-        if exhausted || found.len() == wanted {
-            break;
-        }
-    }
-    let page_rows =
-        page.page::<_, (location::Model, Option<f64>)>(found, |(row, _)| cursor_of(row, filters));
-    Ok(Page {
-        items: store::assemble(conn, page_rows.items).await?,
-        next_cursor: page_rows.next_cursor,
-    })
-}
-
-fn cursor_of(row: &location::Model, filters: &Filters) -> Cursor {
+pub(super) fn cursor_of(row: &location::Model, filters: &Filters) -> Cursor {
     match filters.near {
         Some(near) => Cursor::Distance(
             near.squared_km(row.latitude, row.longitude).to_bits(),
@@ -246,10 +192,31 @@ fn cursor_of(row: &location::Model, filters: &Filters) -> Cursor {
     }
 }
 
-fn base_query(
+/// How many rows to read at a time for a page of `wanted`: "open at" is decided by the full
+/// calendar (holidays, exceptions) after the database has narrowed the candidates to those
+/// with hours that day, so it reads more and reads on for the rows it drops.
+pub(super) fn batch_size(filters: &Filters, wanted: usize) -> usize {
+    if filters.open_at.is_some() {
+        wanted.max(50) * 2
+    } else {
+        wanted
+    }
+}
+
+/// The rows matching every filter but the full "open at" check, after `after`, in the page
+/// order.
+pub(super) fn base_query(
     filters: &Filters,
     after: Option<&Cursor>,
-) -> Result<sea_orm::Select<location::Entity>, ApiError> {
+) -> Result<Select<location::Entity>, ApiError> {
+    let query = filtered(filters);
+    match filters.near {
+        Some(near) => by_distance(query, near, after),
+        None => by_name(query, after),
+    }
+}
+
+fn filtered(filters: &Filters) -> Select<location::Entity> {
     use location::Column;
     let mut query = location::Entity::find();
     if let Some(status) = status_condition(&filters.statuses) {
@@ -262,29 +229,17 @@ fn base_query(
         query = query.filter(Column::CountyNumber.eq(county.as_str()));
     }
     if let Some(language) = &filters.language {
-        query = query.filter(Expr::exists(
-            Query::select()
-                .expr(Expr::val(1))
-                .from(location_language::Entity)
-                .and_where(of_this_location((
-                    location_language::Entity,
-                    location_language::Column::LocationId,
-                )))
-                .and_where(Expr::col(location_language::Column::Code).eq(language.as_str()))
-                .to_owned(),
+        query = query.filter(has_row::<location_language::Entity>(
+            location_language::Column::LocationId,
+            location_language::Column::Code,
+            language.as_str(),
         ));
     }
     for slug in &filters.topics {
-        query = query.filter(Expr::exists(
-            Query::select()
-                .expr(Expr::val(1))
-                .from(location_topic::Entity)
-                .and_where(of_this_location((
-                    location_topic::Entity,
-                    location_topic::Column::LocationId,
-                )))
-                .and_where(Expr::col(location_topic::Column::TopicSlug).eq(slug.as_str()))
-                .to_owned(),
+        query = query.filter(has_row::<location_topic::Entity>(
+            location_topic::Column::LocationId,
+            location_topic::Column::TopicSlug,
+            slug,
         ));
     }
     match filters.service_mode {
@@ -305,53 +260,71 @@ fn base_query(
     if let Some(at) = filters.open_at {
         query = query.filter(has_hours_on(at));
     }
-    match (filters.near, after) {
-        (Some(near), after) => {
-            // The bounding box lets the database use the position index.
-            let dlat = near.radius_km / KM_PER_DEGREE;
-            let dlon = near.radius_km / near.km_per_degree_longitude();
-            query = query
-                .filter(
-                    Column::Latitude
-                        .between(near.point.latitude - dlat, near.point.latitude + dlat),
-                )
-                .filter(
-                    Column::Longitude
-                        .between(near.point.longitude - dlon, near.point.longitude + dlon),
-                )
-                .filter(near.squared_km_expr().lte(near.radius_km * near.radius_km));
-            if let Some(after) = after {
-                let Cursor::Distance(bits, id) = after else {
-                    return Err(cursor_mismatch());
-                };
-                let distance = f64::from_bits(*bits);
-                query = query.filter(
-                    Cond::any().add(near.squared_km_expr().gt(distance)).add(
-                        near.squared_km_expr()
-                            .eq(distance)
-                            .and(Expr::col(Column::Id).gt(*id)),
-                    ),
-                );
-            }
-            query = query
-                .order_by_asc(near.squared_km_expr())
-                .order_by_asc(Column::Id);
-        }
-        (None, after) => {
-            if let Some(after) = after {
-                let Cursor::Name(name, id) = after else {
-                    return Err(cursor_mismatch());
-                };
-                query = query.filter(
-                    Cond::any()
-                        .add(Column::Name.gt(name.as_str()))
-                        .add(Column::Name.eq(name.as_str()).and(Column::Id.gt(*id))),
-                );
-            }
-            query = query.order_by_asc(Column::Name).order_by_asc(Column::Id);
-        }
+    query
+}
+
+/// Within the radius, nearest first, then by id.
+fn by_distance(
+    query: Select<location::Entity>,
+    near: Near,
+    after: Option<&Cursor>,
+) -> Result<Select<location::Entity>, ApiError> {
+    use location::Column;
+    // The bounding box lets the database use the position index.
+    let dlat = near.radius_km / KM_PER_DEGREE;
+    let dlon = near.radius_km / near.km_per_degree_longitude();
+    let mut query = query
+        .filter(Column::Latitude.between(near.point.latitude - dlat, near.point.latitude + dlat))
+        .filter(Column::Longitude.between(near.point.longitude - dlon, near.point.longitude + dlon))
+        .filter(near.squared_km_expr().lte(near.radius_km * near.radius_km));
+    if let Some(after) = after {
+        let Cursor::Distance(bits, id) = after else {
+            return Err(cursor_mismatch());
+        };
+        let distance = f64::from_bits(*bits);
+        query = query.filter(
+            Cond::any().add(near.squared_km_expr().gt(distance)).add(
+                near.squared_km_expr()
+                    .eq(distance)
+                    .and(Expr::col(Column::Id).gt(*id)),
+            ),
+        );
     }
-    Ok(query)
+    Ok(query
+        .order_by_asc(near.squared_km_expr())
+        .order_by_asc(Column::Id))
+}
+
+/// By name, then by id.
+fn by_name(
+    query: Select<location::Entity>,
+    after: Option<&Cursor>,
+) -> Result<Select<location::Entity>, ApiError> {
+    use location::Column;
+    let mut query = query;
+    if let Some(after) = after {
+        let Cursor::Name(name, id) = after else {
+            return Err(cursor_mismatch());
+        };
+        query = query.filter(
+            Cond::any()
+                .add(Column::Name.gt(name.as_str()))
+                .add(Column::Name.eq(name.as_str()).and(Column::Id.gt(*id))),
+        );
+    }
+    Ok(query.order_by_asc(Column::Name).order_by_asc(Column::Id))
+}
+
+/// A row of `E` for this location whose `column` is `value`.
+fn has_row<E: EntityTrait>(location_column: E::Column, column: E::Column, value: &str) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(E::default())
+            .and_where(of_this_location((E::default(), location_column)))
+            .and_where(Expr::col(column).eq(value))
+            .to_owned(),
+    )
 }
 
 /// The status filter, written so that the database can walk an index in name order: the
@@ -425,30 +398,6 @@ fn has_hours_on(at: DateTime<Utc>) -> Cond {
     Cond::any()
         .add(Expr::exists(rule))
         .add(Expr::exists(exception))
-}
-
-/// Which of the candidate rows are open at `at`, by their full calendars.
-async fn open_at(
-    conn: &impl ConnectionTrait,
-    rows: &[location::Model],
-    at: DateTime<Utc>,
-) -> Result<Vec<Uuid>, ApiError> {
-    let date = at.with_timezone(&Oslo).date_naive();
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut calendars = calendar_rows(conn, &ids, date, date).await?;
-    Ok(rows
-        .iter()
-        .filter(|row| {
-            let (rules, exceptions) = calendars.remove(&row.id).unwrap_or_default();
-            let calendar = super::schedule::Calendar {
-                rules: &rules,
-                exceptions: &exceptions,
-                opens_on_holidays: row.opens_on_holidays,
-            };
-            super::schedule::is_open_at(&calendar, at)
-        })
-        .map(|row| row.id)
-        .collect())
 }
 
 #[cfg(test)]

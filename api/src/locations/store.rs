@@ -1,25 +1,55 @@
-//! Reading and writing locations and their languages.
+//! Reading and writing locations and their languages, the location search, and which
+//! municipalities have an offer.
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Oslo;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use entity::{location, location_language, location_topic, municipality};
 
-use super::model::{Location, LocationFields, ServiceMode};
+use super::hours::store::calendar_rows;
+use super::model::{Location, LocationStatus, ServiceMode};
+use super::rules::{LocationFields, not_found};
+use super::schedule::{Calendar, is_open_at};
+use super::search::{self, Cursor, Filters};
+use crate::audit;
+use crate::auth::Caller;
 use crate::http::error::ApiError;
+use crate::http::pagination::{Page, PageRequest};
+use crate::http::preconditions::update_versioned;
 
-pub fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("there is no location {id}"))
+const RESOURCE: audit::ResourceType = audit::ResourceType::Location;
+
+/// The audit entry of a change to a location, or to what its answer shows.
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    action: audit::Action,
+    id: Uuid,
+    summary: String,
+) -> Result<(), ApiError> {
+    audit::record(conn, caller, action, RESOURCE, &id.to_string(), summary).await?;
+    Ok(())
 }
 
-/// Parses a location id from a path; anything else cannot name a location.
-pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| not_found(id))
+/// The numbers of the municipalities that have an offer: a location that is active or
+/// temporarily closed.
+pub fn offering_municipalities() -> SelectStatement {
+    Query::select()
+        .column(location::Column::MunicipalityNumber)
+        .from(location::Entity)
+        .and_where(Expr::col(location::Column::Status).is_in([
+            LocationStatus::Active.as_str(),
+            LocationStatus::TemporarilyClosed.as_str(),
+        ]))
+        .to_owned()
 }
 
 pub async fn find_model(
@@ -29,7 +59,33 @@ pub async fn find_model(
     location::Entity::find_by_id(id)
         .one(conn)
         .await?
-        .ok_or_else(|| not_found(&id.to_string()))
+        .ok_or_else(|| not_found("location", &id.to_string()))
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Location, ApiError> {
+    let model = find_model(conn, id).await?;
+    Ok(assemble(conn, vec![(model, None)]).await?.remove(0))
+}
+
+/// The stored location as checked fields, to apply a change to.
+pub async fn current_fields(
+    conn: &impl ConnectionTrait,
+    current: &location::Model,
+) -> Result<LocationFields, ApiError> {
+    let languages = languages_of(conn, &[current.id])
+        .await?
+        .remove(&current.id)
+        .unwrap_or_default();
+    LocationFields::from_stored(current, &languages)
+}
+
+/// Rows of `(location id, text)` gathered per location, in the order read.
+fn grouped(rows: impl IntoIterator<Item = (Uuid, String)>) -> HashMap<Uuid, Vec<String>> {
+    let mut grouped: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (id, text) in rows {
+        grouped.entry(id).or_default().push(text);
+    }
+    grouped
 }
 
 /// The languages of each of the given locations, in code order.
@@ -37,19 +93,15 @@ pub async fn languages_of(
     conn: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<String>>, ApiError> {
-    let mut languages: HashMap<Uuid, Vec<String>> = HashMap::new();
     if ids.is_empty() {
-        return Ok(languages);
+        return Ok(HashMap::new());
     }
     let rows = location_language::Entity::find()
         .filter(location_language::Column::LocationId.is_in(ids.iter().copied()))
         .order_by_asc(location_language::Column::Code)
         .all(conn)
         .await?;
-    for row in rows {
-        languages.entry(row.location_id).or_default().push(row.code);
-    }
-    Ok(languages)
+    Ok(grouped(rows.into_iter().map(|r| (r.location_id, r.code))))
 }
 
 /// The topic slugs of each of the given locations, in alphabetical order.
@@ -57,22 +109,17 @@ pub async fn topics_of(
     conn: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<String>>, ApiError> {
-    let mut topics: HashMap<Uuid, Vec<String>> = HashMap::new();
     if ids.is_empty() {
-        return Ok(topics);
+        return Ok(HashMap::new());
     }
     let rows = location_topic::Entity::find()
         .filter(location_topic::Column::LocationId.is_in(ids.iter().copied()))
         .order_by_asc(location_topic::Column::TopicSlug)
         .all(conn)
         .await?;
-    for row in rows {
-        topics
-            .entry(row.location_id)
-            .or_default()
-            .push(row.topic_slug);
-    }
-    Ok(topics)
+    Ok(grouped(
+        rows.into_iter().map(|r| (r.location_id, r.topic_slug)),
+    ))
 }
 
 /// Turns stored rows into wire locations, with their languages, topics and optional
@@ -84,20 +131,16 @@ pub async fn assemble(
     let ids: Vec<Uuid> = rows.iter().map(|(m, _)| m.id).collect();
     let mut languages = languages_of(conn, &ids).await?;
     let mut topics = topics_of(conn, &ids).await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(m, distance)| {
             let codes = languages.remove(&m.id).unwrap_or_default();
-            let mut location = Location::from_parts(m, codes, distance);
-            location.topics = topics.remove(&location.id).unwrap_or_default();
-            location
+            let slugs = topics.remove(&m.id).unwrap_or_default();
+            Ok(Location {
+                topics: slugs,
+                ..Location::from_row(m, codes, distance)?
+            })
         })
-        .collect())
-}
-
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Location, ApiError> {
-    let model = find_model(conn, id).await?;
-    Ok(assemble(conn, vec![(model, None)]).await?.remove(0))
+        .collect()
 }
 
 fn columns(fields: &LocationFields, row: &mut location::ActiveModel) {
@@ -105,9 +148,9 @@ fn columns(fields: &LocationFields, row: &mut location::ActiveModel) {
     row.name = Set(fields.name.clone());
     row.search_text = Set(fields.search_text());
     row.host_type = Set(fields.host_type.as_str().to_string());
-    row.street_address = Set(fields.street.clone());
-    row.postal_code = Set(fields.postal_code.to_string());
-    row.postal_place = Set(fields.postal_place.clone());
+    row.street_address = Set(fields.address.street.clone());
+    row.postal_code = Set(fields.address.postal_code.to_string());
+    row.postal_place = Set(fields.address.postal_place.clone());
     row.latitude = Set(fields.coordinates.latitude);
     row.longitude = Set(fields.coordinates.longitude);
     row.phone = Set(fields.phone.as_ref().map(ToString::to_string));
@@ -128,7 +171,8 @@ fn columns(fields: &LocationFields, row: &mut location::ActiveModel) {
     row.last_verified_at = Set(fields.last_verified_at);
 }
 
-/// The county of the location's municipality, stored with the location for search.
+/// The county of the location's municipality, stored with the location for search; a 422
+/// when there is no such municipality.
 async fn county_of(
     conn: &impl ConnectionTrait,
     fields: &LocationFields,
@@ -153,10 +197,7 @@ pub async fn set_county(
     county_number: &str,
 ) -> Result<(), ApiError> {
     location::Entity::update_many()
-        .col_expr(
-            location::Column::CountyNumber,
-            sea_orm::sea_query::Expr::value(county_number),
-        )
+        .col_expr(location::Column::CountyNumber, Expr::value(county_number))
         .filter(location::Column::MunicipalityNumber.eq(municipality_number))
         .exec(conn)
         .await?;
@@ -185,10 +226,12 @@ async fn replace_languages(
     Ok(())
 }
 
-pub async fn insert(
+/// Stores a new location with its audit entry; a 422 when its municipality does not exist.
+pub async fn create(
     conn: &impl ConnectionTrait,
+    caller: &Caller,
     fields: &LocationFields,
-) -> Result<Uuid, ApiError> {
+) -> Result<Location, ApiError> {
     let id = Uuid::now_v7();
     let now = Utc::now();
     let mut row = location::ActiveModel {
@@ -202,44 +245,133 @@ pub async fn insert(
     row.county_number = Set(county_of(conn, fields).await?);
     row.insert(conn).await?;
     replace_languages(conn, id, fields).await?;
-    Ok(id)
+    let summary = format!("created {}", fields.name);
+    record(conn, caller, audit::Action::Create, id, summary).await?;
+    find(conn, id).await
 }
 
-/// Writes new fields over version `version`; 412 when someone else changed it first.
+/// Writes the changed fields over the version read, with the audit entry naming what
+/// changed; 412 when someone else changed it first.
 pub async fn update(
     conn: &impl ConnectionTrait,
-    id: Uuid,
-    version: i32,
+    caller: &Caller,
+    current: &location::Model,
     fields: &LocationFields,
-) -> Result<(), ApiError> {
+    changed: &[&str],
+) -> Result<Location, ApiError> {
     let mut row = <location::ActiveModel as Default>::default();
     columns(fields, &mut row);
     row.county_number = Set(county_of(conn, fields).await?);
-    bump(conn, id, version, row).await?;
-    replace_languages(conn, id, fields).await
+    write_versioned(conn, current.id, current.version, row).await?;
+    replace_languages(conn, current.id, fields).await?;
+    let summary = format!("changed {}", changed.join(", "));
+    record(conn, caller, audit::Action::Update, current.id, summary).await?;
+    find(conn, current.id).await
+}
+
+/// Removes the location; its opening hours, exceptions, languages and topics go with it.
+pub async fn delete(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    current: &location::Model,
+) -> Result<(), ApiError> {
+    location::Entity::delete_by_id(current.id)
+        .exec(conn)
+        .await?;
+    let summary = format!("deleted {}", current.name);
+    record(conn, caller, audit::Action::Delete, current.id, summary).await?;
+    Ok(())
 }
 
 /// Raises the version (and `updated_at`) of a location from `version`, with any other
-/// columns set in `row`; the version in the WHERE clause makes the check atomic.
-pub async fn bump(
+/// columns set in `row`: every change to a location or what its answer shows goes here.
+pub async fn write_versioned(
     conn: &impl ConnectionTrait,
     id: Uuid,
     version: i32,
     mut row: location::ActiveModel,
 ) -> Result<(), ApiError> {
-    row.version = Set(version + 1);
     row.updated_at = Set(Utc::now());
-    let result = location::Entity::update_many()
-        .set(row)
-        .filter(location::Column::Id.eq(id))
-        .filter(location::Column::Version.eq(version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(ApiError::PreconditionFailed {
-            current_version: version + 1,
-        })
+    let key = location::Column::Id.eq(id);
+    update_versioned(conn, row, key, location::Column::Version, version).await
+}
+
+/// A page of the locations matching `filters`.
+pub async fn search(
+    conn: &impl ConnectionTrait,
+    filters: &Filters,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<Page<Location>, ApiError> {
+    let page = PageRequest::<Cursor>::new(limit, cursor)?;
+    let found = matching(conn, filters, page.after.clone(), page.fetch() as usize).await?;
+    let rows = page.page::<_, (location::Model, Option<f64>)>(found, |(row, _)| {
+        search::cursor_of(row, filters)
+    });
+    Ok(Page {
+        items: assemble(conn, rows.items).await?,
+        next_cursor: rows.next_cursor,
+    })
+}
+
+/// Up to `wanted` matching rows after `after`, with their distances: read in batches, and
+/// read on for the rows the full "open at" check drops.
+async fn matching(
+    conn: &impl ConnectionTrait,
+    filters: &Filters,
+    mut after: Option<Cursor>,
+    wanted: usize,
+) -> Result<Vec<(location::Model, Option<f64>)>, ApiError> {
+    let batch = search::batch_size(filters, wanted);
+    let mut found = Vec::new();
+    loop {
+        let rows = search::base_query(filters, after.as_ref())?
+            .limit(batch as u64)
+            .all(conn)
+            .await?;
+        let exhausted = rows.len() < batch;
+        let open = match filters.open_at {
+            Some(at) => open_at(conn, &rows, at).await?,
+            None => Vec::new(),
+        };
+        for row in rows {
+            after = Some(search::cursor_of(&row, filters));
+            if filters.open_at.is_none() || open.contains(&row.id) {
+                let distance = filters
+                    .near
+                    .map(|n| n.distance_km(row.latitude, row.longitude));
+                found.push((row, distance));
+                if found.len() == wanted {
+                    return Ok(found);
+                }
+            }
+        }
+        if exhausted {
+            return Ok(found);
+        }
     }
+}
+
+/// Which of the candidate rows are open at `at`, by their full calendars.
+async fn open_at(
+    conn: &impl ConnectionTrait,
+    rows: &[location::Model],
+    at: DateTime<Utc>,
+) -> Result<Vec<Uuid>, ApiError> {
+    let date = at.with_timezone(&Oslo).date_naive();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut calendars = calendar_rows(conn, &ids, date, date).await?;
+    Ok(rows
+        .iter()
+        .filter(|row| {
+            let (rules, exceptions) = calendars.remove(&row.id).unwrap_or_default();
+            let calendar = Calendar {
+                rules: &rules,
+                exceptions: &exceptions,
+                opens_on_holidays: row.opens_on_holidays,
+            };
+            is_open_at(&calendar, at)
+        })
+        .map(|row| row.id)
+        .collect())
 }

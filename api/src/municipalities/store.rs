@@ -23,7 +23,7 @@ use crate::counties;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::preconditions::{check_if_match, update_versioned};
-use crate::locations::offering_municipalities;
+use crate::locations::store::offering_municipalities;
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::Municipality;
 
