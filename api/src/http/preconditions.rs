@@ -87,20 +87,57 @@ where
     if written == 1 {
         return Ok(());
     }
-    let stored: Option<i32> = A::Entity::find()
+    match stale::<A::Entity>(conn, key, version_column).await? {
+        ApiError::PreconditionFailed { current_version } if current_version == version => {
+            Err(refused())
+        }
+        answer => Err(answer),
+    }
+}
+
+/// Deletes the row that `key` selects if its version is still `version`: like
+/// [`update_versioned`], the check and the delete are one statement, and a writer that came
+/// first makes this a 412 with the version stored now (404 when the row is gone).
+pub async fn delete_versioned<E>(
+    conn: &impl ConnectionTrait,
+    key: impl IntoCondition,
+    version_column: E::Column,
+    version: i32,
+) -> Result<(), ApiError>
+where
+    E: EntityTrait,
+{
+    let key = key.into_condition();
+    let deleted = E::delete_many()
+        .filter(key.clone())
+        .filter(version_column.eq(version))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    if deleted == 1 {
+        return Ok(());
+    }
+    Err(stale::<E>(conn, key, version_column).await?)
+}
+
+/// The answer to a versioned write that changed nothing because of the version: 412 with
+/// the version stored now, or 404 when the row is gone.
+async fn stale<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    key: Condition,
+    version_column: E::Column,
+) -> Result<ApiError, ApiError> {
+    let stored: Option<i32> = E::find()
         .filter(key)
         .select_only()
         .column(version_column)
         .into_tuple()
         .one(conn)
         .await?;
-    match stored {
-        None => Err(ApiError::NotFound("the resource no longer exists".into())),
-        Some(current_version) if current_version != version => {
-            Err(ApiError::PreconditionFailed { current_version })
-        }
-        Some(_) => Err(refused()),
-    }
+    Ok(match stored {
+        None => ApiError::NotFound("the resource no longer exists".into()),
+        Some(current_version) => ApiError::PreconditionFailed { current_version },
+    })
 }
 
 #[cfg(test)]

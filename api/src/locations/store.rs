@@ -23,7 +23,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
-use crate::http::preconditions::update_versioned;
+use crate::http::preconditions::{delete_versioned, update_versioned};
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::Location;
 
@@ -275,9 +275,13 @@ pub async fn delete(
     caller: &Caller,
     current: &location::Model,
 ) -> Result<(), ApiError> {
-    location::Entity::delete_by_id(current.id)
-        .exec(conn)
-        .await?;
+    delete_versioned::<location::Entity>(
+        conn,
+        location::Column::Id.eq(current.id),
+        location::Column::Version,
+        current.version,
+    )
+    .await?;
     let summary = format!("deleted {}", current.name);
     record(conn, caller, audit::Action::Delete, current.id, summary).await?;
     Ok(())

@@ -21,7 +21,7 @@ use crate::audit;
 use crate::auth::{Caller, policy};
 use crate::http::error::ApiError;
 use crate::http::pagination::PageRequest;
-use crate::http::preconditions::{check_if_match, update_versioned};
+use crate::http::preconditions::{check_if_match, delete_versioned, update_versioned};
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::MeetingPlaceRegistration;
 
@@ -255,17 +255,13 @@ pub async fn cancel(
     caller: &Caller,
     current: &registration::Model,
 ) -> Result<(), ApiError> {
-    let deleted = registration::Entity::delete_many()
-        .filter(registration::Column::Id.eq(current.id))
-        .filter(registration::Column::Version.eq(current.version))
-        .exec(conn)
-        .await?
-        .rows_affected;
-    if deleted != 1 {
-        return Err(ApiError::PreconditionFailed {
-            current_version: current.version + 1,
-        });
-    }
+    delete_versioned::<registration::Entity>(
+        conn,
+        registration::Column::Id.eq(current.id),
+        registration::Column::Version,
+        current.version,
+    )
+    .await?;
     release(conn, current.meeting_place_id, current.participants).await?;
     audit::record(
         conn,

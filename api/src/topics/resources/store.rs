@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::common::values::LanguageCode;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
-use crate::http::preconditions::update_versioned;
+use crate::http::preconditions::{delete_versioned, update_versioned};
 use crate::topics::store::find_model as find_topic;
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::TopicResource;
@@ -238,16 +238,13 @@ pub async fn delete(
     caller: &Caller,
     current: &TopicResource,
 ) -> Result<(), ApiError> {
-    let deleted = topic_resource::Entity::delete_many()
-        .filter(topic_resource::Column::Id.eq(current.id))
-        .filter(topic_resource::Column::Version.eq(current.version))
-        .exec(conn)
-        .await?;
-    if deleted.rows_affected != 1 {
-        return Err(ApiError::PreconditionFailed {
-            current_version: current.version + 1,
-        });
-    }
+    delete_versioned::<topic_resource::Entity>(
+        conn,
+        topic_resource::Column::Id.eq(current.id),
+        topic_resource::Column::Version,
+        current.version,
+    )
+    .await?;
     audit::record(
         conn,
         caller,
