@@ -11,7 +11,7 @@ use sea_orm::{
 use entity::{county, grant_application, grant_scheme, municipality};
 
 use super::rules::Facts;
-use crate::grants::ApplicationStatus;
+use crate::grants::applications::model::ApplicationStatus;
 use crate::http::error::ApiError;
 use crate::municipalities;
 use crate::tickets;
