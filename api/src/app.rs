@@ -11,7 +11,8 @@ use poem_openapi::OpenApiService;
 use crate::audit::AuditApi;
 use crate::counties::CountiesApi;
 use crate::coverage::CoverageApi;
-use crate::grants::GrantsApi;
+use crate::grants::GrantSchemesApi;
+use crate::grants::applications::GrantApplicationsApi;
 use crate::http;
 use crate::http::middleware::edge;
 use crate::http::routes::RouteTable;
@@ -27,21 +28,17 @@ use crate::tickets::TicketsApi;
 use crate::topics::TopicsApi;
 use crate::topics::resources::TopicResourcesApi;
 
+/// Every resource's operations; a resource with sub-resources is one group.
 type Apis = (
     OperationsApi,
     MeApi,
     CountiesApi,
     MunicipalitiesApi,
-    LocationsApi,
-    OpeningHoursApi,
-    LocationTopicsApi,
-    TopicsApi,
-    TopicResourcesApi,
+    (LocationsApi, OpeningHoursApi, LocationTopicsApi),
+    (TopicsApi, TopicResourcesApi),
     TicketsApi,
-    MeetingPlacesApi,
-    RegistrationsApi,
-    MeetingPlaceFeedApi,
-    GrantsApi,
+    (MeetingPlacesApi, RegistrationsApi, MeetingPlaceFeedApi),
+    (GrantSchemesApi, GrantApplicationsApi),
     CoverageApi,
     AuditApi,
 );
@@ -65,24 +62,7 @@ creating `POST`s accept an `Idempotency-Key`.";
 
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (
-            OperationsApi,
-            MeApi,
-            CountiesApi,
-            MunicipalitiesApi,
-            LocationsApi,
-            OpeningHoursApi,
-            LocationTopicsApi,
-            TopicsApi,
-            TopicResourcesApi,
-            TicketsApi,
-            MeetingPlacesApi,
-            RegistrationsApi,
-            MeetingPlaceFeedApi,
-            GrantsApi,
-            CoverageApi,
-            AuditApi,
-        ),
+        Apis::default(),
         "Digihjelpen API",
         env!("CARGO_PKG_VERSION"),
     )

@@ -164,6 +164,7 @@ pub enum AuditListResponse {
     Ok(Json<AuditEntryPage>),
 }
 
+#[derive(Default)]
 pub struct AuditApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Audit")]

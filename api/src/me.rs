@@ -28,6 +28,7 @@ pub enum MeResponse {
     Ok(Json<Me>),
 }
 
+#[derive(Default)]
 pub struct MeApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Identity")]

@@ -42,6 +42,7 @@ pub enum MetricsResponse {
     Ok(PlainText<String>),
 }
 
+#[derive(Default)]
 pub struct OperationsApi;
 
 #[OpenApi(tag = "ApiTags::Operations")]

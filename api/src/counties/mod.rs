@@ -13,6 +13,7 @@ use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{CountyListResponse, CountyResponse};
 
+#[derive(Default)]
 pub struct CountiesApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Counties")]

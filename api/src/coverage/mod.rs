@@ -27,6 +27,7 @@ use crate::tags::ApiTags;
 use model::{CoverageBody, CoverageResponse};
 use rules::Format;
 
+#[derive(Default)]
 pub struct CoverageApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Statistics")]

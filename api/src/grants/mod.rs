@@ -11,14 +11,9 @@ pub mod model;
 pub mod rules;
 pub mod store;
 
-use std::collections::HashMap;
-
-use poem::endpoint::BoxEndpoint;
-use poem::http::Method;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaApi, Registry};
 use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
@@ -28,7 +23,6 @@ use crate::http::pagination::PageRequest;
 use crate::http::preconditions::check_if_match;
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use applications::GrantApplicationsApi;
 use applications::store::submitted_count;
 use model::{
     GrantScheme, GrantSchemeChanges, GrantSchemeCreatedResponse, GrantSchemeListResponse,
@@ -37,24 +31,7 @@ use model::{
 
 /// Every grants operation, as one API for the composition root: the schemes' below, their
 /// applications' and decisions' in [`applications`].
-pub struct GrantsApi;
-
-type GrantsParts = (GrantSchemesApi, GrantApplicationsApi);
-
-impl OpenApi for GrantsApi {
-    fn meta() -> Vec<MetaApi> {
-        GrantsParts::meta()
-    }
-
-    fn register(registry: &mut Registry) {
-        GrantsParts::register(registry);
-    }
-
-    fn add_routes(self, routes: &mut HashMap<String, HashMap<Method, BoxEndpoint<'static>>>) {
-        (GrantSchemesApi, GrantApplicationsApi).add_routes(routes);
-    }
-}
-
+#[derive(Default)]
 pub struct GrantSchemesApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Grants")]

@@ -27,6 +27,7 @@ use model::{
 };
 use rules::LocationFields;
 
+#[derive(Default)]
 pub struct LocationsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Locations")]

@@ -34,6 +34,7 @@ use model::{
 
 pub use registrations::RegistrationsApi;
 
+#[derive(Default)]
 pub struct MeetingPlacesApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::MeetingPlaces")]
@@ -176,6 +177,7 @@ impl MeetingPlacesApi {
 
 /// The iCalendar feed, outside `/api/v1` so that calendar programs can subscribe to a plain
 /// URL: `/meeting-places.ics?county=03`.
+#[derive(Default)]
 pub struct MeetingPlaceFeedApi;
 
 #[OpenApi(tag = "ApiTags::MeetingPlaces")]

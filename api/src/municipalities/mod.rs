@@ -21,6 +21,7 @@ use model::{
     MunicipalityResponse, MunicipalityUpdated, NewMunicipality,
 };
 
+#[derive(Default)]
 pub struct MunicipalitiesApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Municipalities")]

@@ -32,6 +32,7 @@ use model::{
 };
 use rules::{TicketId, TicketState};
 
+#[derive(Default)]
 pub struct TicketsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Tickets")]

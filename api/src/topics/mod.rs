@@ -22,6 +22,7 @@ use model::{
     TopicUpdatedResponse,
 };
 
+#[derive(Default)]
 pub struct TopicsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Topics")]

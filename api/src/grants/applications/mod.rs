@@ -26,6 +26,7 @@ use model::{
     NewDecision, NewGrantApplication,
 };
 
+#[derive(Default)]
 pub struct GrantApplicationsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Grants")]

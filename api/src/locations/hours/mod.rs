@@ -25,6 +25,7 @@ use model::{
     OpeningHoursResponse, Schedule, ScheduleResponse, StatusResponse,
 };
 
+#[derive(Default)]
 pub struct OpeningHoursApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::OpeningHours")]

@@ -17,6 +17,7 @@ use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{LocationTopicsInput, LocationTopicsReplacedResponse, LocationTopicsResponse};
 
+#[derive(Default)]
 pub struct LocationTopicsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Locations")]

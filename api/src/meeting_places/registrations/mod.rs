@@ -27,6 +27,7 @@ use model::{
     RegistrationCreatedResponse, RegistrationListResponse, RegistrationResponse,
 };
 
+#[derive(Default)]
 pub struct RegistrationsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::MeetingPlaces")]

@@ -23,6 +23,7 @@ use model::{
     TopicResourceUpdatedResponse,
 };
 
+#[derive(Default)]
 pub struct TopicResourcesApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Topics")]
