@@ -1,17 +1,12 @@
 //! Reading the facts the coverage figures are computed from: five small queries, however
-//! many municipalities.
+//! many municipalities; offers, funding and tickets come from their resources' stores.
 
-use std::collections::HashSet;
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QuerySelect};
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait,
-};
-
-use entity::{county, grant_application, grant_scheme, municipality};
+use entity::{county, municipality};
 
 use super::rules::Facts;
-use crate::grants::applications::model::ApplicationStatus;
+use crate::grants;
 use crate::http::error::ApiError;
 use crate::municipalities;
 use crate::tickets;
@@ -38,25 +33,7 @@ pub async fn facts(conn: &impl ConnectionTrait, year: i32) -> Result<Facts, ApiE
         counties,
         municipalities,
         offering: municipalities::store::with_offer(conn, None).await?,
-        funded: funded(conn, year).await?,
+        funded: grants::applications::store::funded_municipalities(conn, year).await?,
         open_tickets: tickets::store::open_per_municipality(conn).await?,
     })
-}
-
-/// The municipalities with an approved application in a scheme of `year` or earlier.
-async fn funded(conn: &impl ConnectionTrait, year: i32) -> Result<HashSet<String>, ApiError> {
-    let funded: Vec<String> = grant_application::Entity::find()
-        .select_only()
-        .column(grant_application::Column::MunicipalityNumber)
-        .distinct()
-        .join(
-            JoinType::InnerJoin,
-            grant_application::Relation::Scheme.def(),
-        )
-        .filter(grant_application::Column::Status.eq(ApplicationStatus::Approved.as_str()))
-        .filter(grant_scheme::Column::Year.lte(year))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(funded.into_iter().collect())
 }

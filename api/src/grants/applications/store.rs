@@ -1,18 +1,19 @@
 //! Reading and writing grant applications: visibility, the writes that claim a submitted
 //! application, and the decisions that keep a scheme within its budget.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::ActiveValue::NotSet;
 use sea_orm::sea_query::IntoCondition;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
 };
 use uuid::Uuid;
 
 use entity::grant_application as application;
+use entity::grant_scheme;
 
 use super::model::{ApplicationStatus, GrantApplication};
 use super::rules::{ApplicationChanges, Decision, ValidApplication, submitted};
@@ -299,4 +300,22 @@ pub async fn decide(
     };
     audited(conn, caller, audit::Action::Decide, RESOURCE, id, summary).await?;
     Ok(decided)
+}
+
+/// The municipalities with an approved application in a scheme of `year` or earlier.
+pub async fn funded_municipalities(
+    conn: &impl ConnectionTrait,
+    year: i32,
+) -> Result<HashSet<String>, ApiError> {
+    let funded: Vec<String> = application::Entity::find()
+        .select_only()
+        .column(application::Column::MunicipalityNumber)
+        .distinct()
+        .join(JoinType::InnerJoin, application::Relation::Scheme.def())
+        .filter(application::Column::Status.eq(ApplicationStatus::Approved.as_str()))
+        .filter(grant_scheme::Column::Year.lte(year))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(funded.into_iter().collect())
 }
