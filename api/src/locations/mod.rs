@@ -13,6 +13,7 @@ pub mod topics;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
+use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
 use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
@@ -104,9 +105,9 @@ impl LocationsApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
     ) -> Result<LocationResponse, Failure<{ E400 | E404 }>> {
-        let location = store::find(state.db.conn(), rules::location_id(&id.0)?).await?;
+        let location = store::find(state.db.conn(), id.0).await?;
         let tag = etag(location.version);
         Ok(LocationResponse::Ok(Json(Box::new(location)), tag))
     }
@@ -160,13 +161,13 @@ impl LocationsApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The ETag of the version you read, e.g. `"3"`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: Json<LocationChanges>,
     ) -> Result<LocationUpdated, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
-        let id = rules::location_id(&id.0)?;
+        let id = id.0;
         let changes = rules::checked_changes(body.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find_model(&tx, id).await?;
@@ -193,12 +194,12 @@ impl LocationsApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The ETag of the version you read, e.g. `"3"`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
     ) -> Result<LocationDeletedResponse, Failure<{ E400 | AUTH | E404 | E412 | E428 }>> {
-        let id = rules::location_id(&id.0)?;
+        let id = id.0;
         let tx = state.db.begin_write().await?;
         let current = store::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &current.municipality_number)?;

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use poem_openapi::types::MaybeUndefined;
-use uuid::Uuid;
 
 use entity::location;
 
@@ -29,16 +28,6 @@ const LANGUAGES: std::ops::RangeInclusive<usize> = 0..=30;
 /// The answer for an id that names nothing, e.g. "there is no location x".
 pub fn not_found(kind: &str, id: &str) -> ApiError {
     ApiError::NotFound(format!("there is no {kind} {id}"))
-}
-
-/// Parses an id from a path; text that is not a UUID cannot name anything, so it is a 404.
-pub fn parse_id(kind: &str, id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| not_found(kind, id))
-}
-
-/// A location's id from a path.
-pub fn location_id(id: &str) -> Result<Uuid, ApiError> {
-    parse_id("location", id)
 }
 
 /// A street address, checked.
@@ -416,7 +405,7 @@ mod tests {
     fn stored(fields: &LocationFields) -> location::Model {
         let now = Utc::now();
         location::Model {
-            id: Uuid::now_v7(),
+            id: uuid::Uuid::now_v7(),
             municipality_number: fields.municipality_number.to_string(),
             county_number: "03".into(),
             name: fields.name.clone(),
@@ -641,15 +630,5 @@ mod tests {
                 Err(ApiError::Internal)
             ));
         }
-    }
-
-    #[test]
-    fn an_id_that_is_not_a_uuid_names_no_location() {
-        assert!(matches!(
-            location_id("not-a-uuid"),
-            Err(ApiError::NotFound(_))
-        ));
-        let id = Uuid::now_v7();
-        assert_eq!(location_id(&id.to_string()).unwrap(), id);
     }
 }

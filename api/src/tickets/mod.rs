@@ -159,10 +159,10 @@ impl TicketsApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The ticket's id.
-        id: Path<String>,
-    ) -> Result<TicketResponse, Failure<{ E401 | E404 }>> {
+        id: Path<Uuid>,
+    ) -> Result<TicketResponse, Failure<{ E400 | E401 | E404 }>> {
         let caller = &auth.0;
-        let id = TicketId::parse(&id.0)?;
+        let id = TicketId(id.0);
         let conn = state.db.conn();
         let found = store::find_visible(conn, caller, id).await?;
         let ticket = store::view(conn, caller, found).await?;
@@ -188,7 +188,7 @@ impl TicketsApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The ticket's id.
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The ETag of the version you read, e.g. `"3"`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
@@ -197,7 +197,7 @@ impl TicketsApi {
         let caller = &auth.0;
         policy::manage_tickets(caller)?;
         let requested = rules::ticket_changes(body.0)?;
-        let id = TicketId::parse(&id.0)?;
+        let id = TicketId(id.0);
         let tx = state.db.begin_write().await?;
         let current = store::lock_visible(&tx, caller, id).await?;
         check_if_match(if_match.0.as_deref(), current.version)?;
@@ -225,7 +225,7 @@ impl TicketsApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The ticket's id.
-        id: Path<String>,
+        id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
@@ -234,7 +234,7 @@ impl TicketsApi {
     ) -> Result<TicketMessageListResponse, Failure<{ E400 | E401 | E404 }>> {
         let caller = &auth.0;
         let page = PageRequest::<Uuid>::new(limit.0, cursor.0.as_deref())?;
-        let id = TicketId::parse(&id.0)?;
+        let id = TicketId(id.0);
         let conn = state.db.conn();
         let ticket = store::find_visible(conn, caller, id).await?;
         let messages = store::list_messages(conn, caller, ticket.id, &page).await?;
@@ -258,7 +258,7 @@ impl TicketsApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The ticket's id.
-        id: Path<String>,
+        id: Path<Uuid>,
         body: Json<NewTicketMessage>,
         /// A key of your choice (e.g. a UUID); a retry with the same key and body returns
         /// the first response.
@@ -270,9 +270,9 @@ impl TicketsApi {
             policy::write_internal_notes(caller)?;
         }
         let message = rules::new_message(&body.0)?;
-        let id = TicketId::parse(&id.0)?;
+        let id = TicketId(id.0);
         // The key is scoped to the ticket: the same key on another ticket is another request.
-        let operation = format!("create_ticket_message {}", id.uuid);
+        let operation = format!("create_ticket_message {}", id.0);
         let key = idempotency_key.0.as_deref();
         let created =
             idempotency::create_once(&state.db, caller, &operation, key, &body.0, async |tx| {
@@ -305,7 +305,7 @@ impl TicketsApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The ticket's id.
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The ETag of the version you read, e.g. `"3"` (optional).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
@@ -314,7 +314,7 @@ impl TicketsApi {
         let caller = &auth.0;
         policy::manage_tickets(caller)?;
         let referral = rules::new_referral(&body.0)?;
-        let id = TicketId::parse(&id.0)?;
+        let id = TicketId(id.0);
         let tx = state.db.begin_write().await?;
         let current = store::lock_visible(&tx, caller, id).await?;
         if if_match.0.is_some() {

@@ -88,9 +88,9 @@ async fn visible(
 pub async fn find_visible(
     conn: &impl ConnectionTrait,
     caller: &Caller,
-    id: TicketId<'_>,
+    id: TicketId,
 ) -> Result<ticket::Model, ApiError> {
-    visible(conn, caller, id.uuid, false)
+    visible(conn, caller, id.0, false)
         .await?
         .ok_or_else(|| id.not_found())
 }
@@ -99,9 +99,9 @@ pub async fn find_visible(
 pub async fn lock_visible(
     conn: &impl ConnectionTrait,
     caller: &Caller,
-    id: TicketId<'_>,
+    id: TicketId,
 ) -> Result<ticket::Model, ApiError> {
-    visible(conn, caller, id.uuid, true)
+    visible(conn, caller, id.0, true)
         .await?
         .ok_or_else(|| id.not_found())
 }

@@ -10,7 +10,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 
-use super::rules::{location_id, not_found};
+use super::rules::not_found;
 use super::{holidays, schedule, store as locations};
 use crate::auth::{BearerAuth, policy};
 use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
@@ -24,6 +24,7 @@ use model::{
     HolidaysResponse, NewOpeningException, OpenStatus, OpeningHoursInput, OpeningHoursReplaced,
     OpeningHoursResponse, Schedule, ScheduleResponse, StatusResponse,
 };
+use uuid::Uuid;
 
 #[derive(Default)]
 pub struct OpeningHoursApi;
@@ -43,9 +44,9 @@ impl OpeningHoursApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
     ) -> Result<OpeningHoursResponse, Failure<{ E400 | E404 }>> {
-        let location = locations::find_model(state.db.conn(), location_id(&id.0)?).await?;
+        let location = locations::find_model(state.db.conn(), id.0).await?;
         let hours = store::weekly_hours(state.db.conn(), &location).await?;
         let tag = etag(location.version);
         Ok(OpeningHoursResponse::Ok(Json(hours), tag))
@@ -66,13 +67,13 @@ impl OpeningHoursApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The location's ETag, e.g. `"3"`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: Json<OpeningHoursInput>,
     ) -> Result<OpeningHoursReplaced, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
-        let id = location_id(&id.0)?;
+        let id = id.0;
         let rules = rules::checked_rules(&body.0.rules)?;
         let tx = state.db.begin_write().await?;
         let current = locations::find_model(&tx, id).await?;
@@ -99,7 +100,7 @@ impl OpeningHoursApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// Only exceptions on or after this date.
         from: Query<Option<NaiveDate>>,
         /// Only exceptions on or before this date.
@@ -110,7 +111,7 @@ impl OpeningHoursApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<ExceptionListResponse, Failure<{ E400 | E404 }>> {
-        let id = location_id(&id.0)?;
+        let id = id.0;
         locations::find_model(state.db.conn(), id).await?;
         let page = PageRequest::<NaiveDate>::new(limit.0, cursor.0.as_deref())?;
         let found = store::exceptions_page(state.db.conn(), id, (from.0, to.0), &page).await?;
@@ -131,14 +132,14 @@ impl OpeningHoursApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         body: Json<NewOpeningException>,
         /// A key of your choice; a retry with the same key and body returns the first
         /// response.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
     ) -> Result<ExceptionCreatedResponse, Failure<{ E400 | AUTH | E404 | E409 | E422 }>> {
-        let id = location_id(&id.0)?;
+        let id = id.0;
         let checked = rules::checked_exception(&body.0, rules::oslo_today())?;
         let location = locations::find_model(state.db.conn(), id).await?;
         policy::manage_location(&auth.0, &location.municipality_number)?;
@@ -169,19 +170,18 @@ impl OpeningHoursApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The exception's id (a UUID).
-        exception_id: Path<String>,
+        exception_id: Path<Uuid>,
     ) -> Result<ExceptionDeletedResponse, Failure<{ E400 | AUTH | E404 }>> {
-        let id = location_id(&id.0)?;
-        let raw_exception_id = exception_id.0;
-        let exception_id = rules::exception_id(&raw_exception_id)?;
+        let id = id.0;
+        let exception_id = exception_id.0;
         let tx = state.db.begin_write().await?;
         let location = locations::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &location.municipality_number)?;
         let exception = store::find_exception(&tx, id, exception_id)
             .await?
-            .ok_or_else(|| not_found("exception", &raw_exception_id))?;
+            .ok_or_else(|| not_found("exception", &exception_id.to_string()))?;
         store::delete_exception(&tx, &auth.0, &location, &exception).await?;
         tx.commit().await?;
         Ok(ExceptionDeletedResponse::Deleted)
@@ -201,13 +201,13 @@ impl OpeningHoursApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The first date (default today in Oslo).
         from: Query<Option<NaiveDate>>,
         /// The last date, inclusive (default 30 days after `from`).
         to: Query<Option<NaiveDate>>,
     ) -> Result<ScheduleResponse, Failure<{ E400 | E404 | E422 }>> {
-        let id = location_id(&id.0)?;
+        let id = id.0;
         let (from, to) = rules::schedule_range(from.0, to.0, rules::oslo_today())?;
         let location = locations::find_model(state.db.conn(), id).await?;
         let stored = store::calendar_of(state.db.conn(), &location, (from, to)).await?;
@@ -229,11 +229,11 @@ impl OpeningHoursApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The instant to ask about (RFC 3339; default now).
         at: Query<Option<DateTime<Utc>>>,
     ) -> Result<StatusResponse, Failure<{ E400 | E404 }>> {
-        let id = location_id(&id.0)?;
+        let id = id.0;
         let at = at.0.unwrap_or_else(Utc::now);
         let location = locations::find_model(state.db.conn(), id).await?;
         let range = rules::status_range(at);

@@ -3,9 +3,7 @@
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Europe::Oslo;
-use uuid::Uuid;
 
-use super::super::rules::parse_id;
 use super::super::schedule::{self, RuleProblem, WeeklyRule};
 use super::model::{DayHours, NewOpeningException, OpeningRuleInput};
 use crate::common::text::{Text, bounded};
@@ -23,11 +21,6 @@ const DEFAULT_SCHEDULE_DAYS: u64 = 30;
 /// Today's date in Oslo.
 pub fn oslo_today() -> NaiveDate {
     Utc::now().with_timezone(&Oslo).date_naive()
-}
-
-/// An exception's id from a path.
-pub fn exception_id(id: &str) -> Result<Uuid, ApiError> {
-    parse_id("exception", id)
 }
 
 fn note(f: &mut Fields, field: &str, note: Option<&Text>) -> Option<Option<String>> {
@@ -378,11 +371,5 @@ mod tests {
         // 23:30 UTC on 31 December is already New Year's Day in Oslo.
         let at = "2026-12-31T23:30:00Z".parse().unwrap();
         assert_eq!(status_range(at), (date("2027-01-01"), date("2027-01-16")));
-    }
-
-    #[test]
-    fn an_exception_id_that_is_not_a_uuid_names_nothing() {
-        assert!(matches!(exception_id("nope"), Err(ApiError::NotFound(_))));
-        assert!(exception_id("0193a3a4-0000-7000-8000-000000000000").is_ok());
     }
 }

@@ -8,7 +8,6 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 
-use super::rules::location_id;
 use super::store as locations;
 use crate::auth::{BearerAuth, policy};
 use crate::http::error::{AUTH, E400, E404, E412, E422, E428, Failure};
@@ -16,6 +15,7 @@ use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{LocationTopicsInput, LocationTopicsReplacedResponse, LocationTopicsResponse};
+use uuid::Uuid;
 
 #[derive(Default)]
 pub struct LocationTopicsApi;
@@ -36,10 +36,10 @@ impl LocationTopicsApi {
         &self,
         state: poem::web::Data<&AppState>,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
     ) -> Result<LocationTopicsResponse, Failure<{ E400 | E404 }>> {
         let conn = state.db.conn();
-        let location = locations::find_model(conn, location_id(&id.0)?).await?;
+        let location = locations::find_model(conn, id.0).await?;
         let topics = store::offered_by(conn, &location).await?;
         let tag = etag(topics.version);
         Ok(LocationTopicsResponse::Ok(Json(topics), tag))
@@ -60,14 +60,14 @@ impl LocationTopicsApi {
         state: poem::web::Data<&AppState>,
         auth: BearerAuth,
         /// The location's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The location's ETag, e.g. `"3"`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: Json<LocationTopicsInput>,
     ) -> Result<LocationTopicsReplacedResponse, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>>
     {
-        let id = location_id(&id.0)?;
+        let id = id.0;
         let tx = state.db.begin_write().await?;
         let current = locations::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &current.municipality_number)?;

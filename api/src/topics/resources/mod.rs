@@ -8,6 +8,7 @@ pub mod store;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
+use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
 use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
@@ -77,9 +78,9 @@ impl TopicResourcesApi {
         /// The topic's slug, e.g. `online-security`.
         slug: Path<String>,
         /// The resource's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
     ) -> Result<TopicResourceResponse, Failure<{ E400 | E404 }>> {
-        let resource = store::find(state.db.conn(), &slug.0, &id.0).await?;
+        let resource = store::find(state.db.conn(), &slug.0, id.0).await?;
         let tag = etag(resource.version);
         Ok(TopicResourceResponse::Ok(Json(Box::new(resource)), tag))
     }
@@ -141,7 +142,7 @@ impl TopicResourcesApi {
         /// The topic's slug, e.g. `online-security`.
         slug: Path<String>,
         /// The resource's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The ETag of the version you read, e.g. `"3"`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
@@ -151,7 +152,7 @@ impl TopicResourcesApi {
         policy::manage_topics(&auth.0)?;
         let changes = rules::check_changes(body.0)?;
         let tx = state.db.begin_write().await?;
-        let current = store::find(&tx, &slug.0, &id.0).await?;
+        let current = store::find(&tx, &slug.0, id.0).await?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         let update = rules::plan_update(&current, changes);
         let updated = store::update(&tx, &auth.0, &current, &update).await?;
@@ -178,14 +179,14 @@ impl TopicResourcesApi {
         /// The topic's slug, e.g. `online-security`.
         slug: Path<String>,
         /// The resource's id (a UUID).
-        id: Path<String>,
+        id: Path<Uuid>,
         /// The ETag of the version you read, e.g. `"3"`.
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
     ) -> Result<TopicResourceDeletedResponse, Failure<{ E400 | AUTH | E404 | E412 | E428 }>> {
         policy::manage_topics(&auth.0)?;
         let tx = state.db.begin_write().await?;
-        let current = store::find(&tx, &slug.0, &id.0).await?;
+        let current = store::find(&tx, &slug.0, id.0).await?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         store::delete(&tx, &auth.0, &current).await?;
         tx.commit().await?;

@@ -28,11 +28,6 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("there is no resource {id} for this topic"))
 }
 
-/// The resource id of a path: anything that is not a UUID names no resource.
-pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| not_found(id))
-}
-
 /// The languages of each of the given resources, in code order.
 async fn languages_of(
     conn: &impl ConnectionTrait,
@@ -73,10 +68,9 @@ async fn assemble(
 pub async fn find(
     conn: &impl ConnectionTrait,
     slug: &str,
-    id: &str,
+    id: Uuid,
 ) -> Result<TopicResource, ApiError> {
     let topic = find_topic(conn, slug).await?;
-    let id = parse_id(id)?;
     find_in(conn, &topic.slug, id).await
 }
 
