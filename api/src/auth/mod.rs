@@ -7,10 +7,11 @@ pub mod policy;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use poem::Request;
-use poem_openapi::{Enum, SecurityScheme, auth::Bearer};
+use poem_openapi::{SecurityScheme, auth::Bearer};
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 
+use crate::common::stored::stored_enum;
 use crate::common::values::MunicipalityNumber;
 use crate::config::{JwtConfig, JwtKey};
 use crate::http::error::ApiError;
@@ -19,25 +20,14 @@ use crate::state::AppState;
 /// Tokens are accepted this many seconds past `exp` (and before `nbf`), for clock skew.
 const LEEWAY_SECONDS: u64 = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum Role {
-    /// KS: runs the handbook and the kontaktpunkt; manages reference data.
-    Ks,
-    /// The ministry (KMD): funds the offer through grants.
-    Kmd,
-    /// Staff of one municipality, named by the `municipality` claim.
-    Municipality,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Ks => "ks",
-            Role::Kmd => "kmd",
-            Role::Municipality => "municipality",
-        }
+stored_enum! {
+    Role {
+        /// KS: runs the handbook and the kontaktpunkt; manages reference data.
+        Ks = "ks",
+        /// The ministry (KMD): funds the offer through grants.
+        Kmd = "kmd",
+        /// Staff of one municipality, named by the `municipality` claim.
+        Municipality = "municipality",
     }
 }
 

@@ -105,19 +105,6 @@ stored_enum! {
     }
 }
 
-/// The role of a stored author or actor: an unknown one is a fault of the data (500).
-fn stored_role(value: &str) -> Result<Role, ApiError> {
-    match value {
-        "ks" => Ok(Role::Ks),
-        "kmd" => Ok(Role::Kmd),
-        "municipality" => Ok(Role::Municipality),
-        _ => {
-            tracing::error!(value, kind = "Role", "a stored enum value is unknown");
-            Err(ApiError::Internal)
-        }
-    }
-}
-
 /// The `tags` column: each slug enclosed in commas (`,grants,urgent,`), empty for none.
 pub fn join_tags(tags: &[String]) -> String {
     if tags.is_empty() {
@@ -172,7 +159,7 @@ impl TryFrom<ticket_status_change::Model> for StatusChange {
             to: TicketStatus::from_stored(&m.to_status)?,
             reason: StatusChangeReason::from_stored(&m.reason)?,
             actor_sub: m.actor_sub,
-            actor_role: stored_role(&m.actor_role)?,
+            actor_role: Role::from_stored(&m.actor_role)?,
             changed_at: m.changed_at,
         })
     }
@@ -285,7 +272,7 @@ impl TryFrom<ticket_message::Model> for TicketMessage {
             id: m.id,
             ticket_id: m.ticket_id,
             author_sub: m.author_sub,
-            author_role: stored_role(&m.author_role)?,
+            author_role: Role::from_stored(&m.author_role)?,
             author_municipality: m.author_municipality,
             body: m.body,
             internal: m.internal,
@@ -512,8 +499,8 @@ mod tests {
             TicketCategory::TrainingMaterial
         );
         assert!(TicketStatus::from_stored("pending").is_err());
-        assert_eq!(stored_role("kmd").unwrap(), Role::Kmd);
-        assert!(stored_role("admin").is_err());
+        assert_eq!(Role::from_stored("kmd").unwrap(), Role::Kmd);
+        assert!(Role::from_stored("admin").is_err());
     }
 
     #[test]
