@@ -21,6 +21,7 @@ use super::schedule::{Calendar, is_open_at};
 use super::search::{self, Cursor, Filters};
 use crate::audit;
 use crate::auth::Caller;
+use crate::common::rows::replace_children;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::preconditions::{delete_versioned, update_versioned};
@@ -209,20 +210,14 @@ async fn replace_languages(
     id: Uuid,
     fields: &LocationFields,
 ) -> Result<(), ApiError> {
-    location_language::Entity::delete_many()
-        .filter(location_language::Column::LocationId.eq(id))
-        .exec(conn)
-        .await?;
-    if !fields.languages.is_empty() {
-        location_language::Entity::insert_many(fields.languages.iter().map(|code| {
-            location_language::ActiveModel {
-                location_id: Set(id),
-                code: Set(code.to_string()),
-            }
-        }))
-        .exec(conn)
-        .await?;
-    }
+    let rows = fields
+        .languages
+        .iter()
+        .map(|code| location_language::ActiveModel {
+            location_id: Set(id),
+            code: Set(code.to_string()),
+        });
+    replace_children(conn, location_language::Column::LocationId.eq(id), rows).await?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use super::model::{
 use super::rules::Update;
 use crate::audit;
 use crate::auth::Caller;
+use crate::common::rows::replace_children;
 use crate::common::values::CountyNumber;
 use crate::http::error::ApiError;
 use crate::http::pagination::PageRequest;
@@ -205,17 +206,17 @@ async fn replace_counties(
     id: Uuid,
     counties: &[String],
 ) -> Result<(), ApiError> {
-    meeting_place_county::Entity::delete_many()
-        .filter(meeting_place_county::Column::MeetingPlaceId.eq(id))
-        .exec(conn)
-        .await?;
-    meeting_place_county::Entity::insert_many(counties.iter().map(|number| {
-        meeting_place_county::ActiveModel {
+    let rows = counties
+        .iter()
+        .map(|number| meeting_place_county::ActiveModel {
             meeting_place_id: Set(id),
             county_number: Set(number.clone()),
-        }
-    }))
-    .exec(conn)
+        });
+    replace_children(
+        conn,
+        meeting_place_county::Column::MeetingPlaceId.eq(id),
+        rows,
+    )
     .await?;
     Ok(())
 }

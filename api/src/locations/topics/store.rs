@@ -12,6 +12,7 @@ use super::model::LocationTopics;
 use super::rules::Linkable;
 use crate::audit;
 use crate::auth::Caller;
+use crate::common::rows::replace_children;
 use crate::http::error::ApiError;
 use crate::topics::model::SlugText;
 
@@ -75,18 +76,11 @@ pub async fn replace(
     let id = current.id;
     // The location's answer lists its topics, so its version (and ETag) moves too.
     write_versioned(conn, id, current.version, Default::default()).await?;
-    location_topic::Entity::delete_many()
-        .filter(location_topic::Column::LocationId.eq(id))
-        .exec(conn)
-        .await?;
-    if !slugs.is_empty() {
-        location_topic::Entity::insert_many(slugs.iter().map(|slug| location_topic::ActiveModel {
-            location_id: Set(id),
-            topic_slug: Set(slug.clone()),
-        }))
-        .exec(conn)
-        .await?;
-    }
+    let rows = slugs.iter().map(|slug| location_topic::ActiveModel {
+        location_id: Set(id),
+        topic_slug: Set(slug.clone()),
+    });
+    replace_children(conn, location_topic::Column::LocationId.eq(id), rows).await?;
     let summary = if slugs.is_empty() {
         "removed every topic".to_string()
     } else {

@@ -16,6 +16,7 @@ use super::model::{ResourceFormat, TopicResource};
 use super::rules::{ResourceFields, ResourceUpdate};
 use crate::audit;
 use crate::auth::Caller;
+use crate::common::rows::replace_children;
 use crate::common::values::LanguageCode;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
@@ -137,17 +138,17 @@ async fn replace_languages(
     id: Uuid,
     codes: &[String],
 ) -> Result<(), ApiError> {
-    topic_resource_language::Entity::delete_many()
-        .filter(topic_resource_language::Column::ResourceId.eq(id))
-        .exec(conn)
-        .await?;
-    topic_resource_language::Entity::insert_many(codes.iter().map(|code| {
-        topic_resource_language::ActiveModel {
+    let rows = codes
+        .iter()
+        .map(|code| topic_resource_language::ActiveModel {
             resource_id: Set(id),
             code: Set(code.clone()),
-        }
-    }))
-    .exec(conn)
+        });
+    replace_children(
+        conn,
+        topic_resource_language::Column::ResourceId.eq(id),
+        rows,
+    )
     .await?;
     Ok(())
 }
