@@ -45,65 +45,149 @@ async fn me(app: &TestApp, token: &str) -> crate::support::Reply {
         .await
 }
 
-db_test! {
-    async fn each_role_reads_its_own_claims(app) {
-        let ks = me(&app, &app.ks()).await;
-        ks.expect(200);
-        assert_eq!(ks.body["role"], "ks");
-        assert_eq!(ks.body["sub"], "ks-kari");
-        assert_eq!(me(&app, &app.kmd()).await.expect(200).body["role"], "kmd");
-        let oslo = me(&app, &app.municipality("0301")).await;
-        oslo.expect(200);
-        assert_eq!(oslo.body["municipality"], "0301");
-        assert!(oslo.body["expires_at"].as_str().unwrap().ends_with("+00:00") || oslo.body["expires_at"].as_str().unwrap().ends_with('Z'));
-    }
+async fn each_role_reads_its_own_claims(app: TestApp) {
+    let ks = me(&app, &app.ks()).await;
+    ks.expect(200);
+    assert_eq!(ks.body["role"], "ks");
+    assert_eq!(ks.body["sub"], "ks-kari");
+    assert_eq!(me(&app, &app.kmd()).await.expect(200).body["role"], "kmd");
+    let oslo = me(&app, &app.municipality("0301")).await;
+    oslo.expect(200);
+    assert_eq!(oslo.body["municipality"], "0301");
+    assert!(
+        oslo.body["expires_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00")
+            || oslo.body["expires_at"].as_str().unwrap().ends_with('Z')
+    );
 }
+db_test!(each_role_reads_its_own_claims);
 
-db_test! {
-    async fn a_missing_or_malformed_authorization_is_401(app) {
-        app.get("/api/v1/me").await.expect(401);
-        for header in ["Bearer", "Bearer not.a.token", "Basic a2FyaTpwYXNz", "bearer"] {
-            app.call(Method::GET, "/api/v1/me").header("authorization", header).send().await.expect(401);
-        }
+async fn a_missing_or_malformed_authorization_is_401(app: TestApp) {
+    app.get("/api/v1/me").await.expect(401);
+    for header in [
+        "Bearer",
+        "Bearer not.a.token",
+        "Basic a2FyaTpwYXNz",
+        "bearer",
+    ] {
+        app.call(Method::GET, "/api/v1/me")
+            .header("authorization", header)
+            .send()
+            .await
+            .expect(401);
     }
 }
+db_test!(a_missing_or_malformed_authorization_is_401);
 
-db_test! {
-    async fn forged_and_invalid_tokens_are_refused_with_401(app) {
-        let now = chrono::Utc::now().timestamp();
-        let unsigned = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
-            URL_SAFE_NO_PAD.encode(claims().to_string())
-        );
-        let cases = [
-            ("alg none", unsigned),
-            ("another secret", hs256(&claims(), b"another-secret-that-is-also-32-bytes-long")),
-            ("wrong iss", hs256(&with(claims(), json!({"iss": "someone-else"})), SECRET.as_bytes())),
-            ("wrong aud", hs256(&with(claims(), json!({"aud": "another-api"})), SECRET.as_bytes())),
-            ("expired", hs256(&with(claims(), json!({"exp": now - 120})), SECRET.as_bytes())),
-            ("nbf in the future", hs256(&with(claims(), json!({"nbf": now + 300})), SECRET.as_bytes())),
-            ("no exp", hs256(&with(claims(), json!({"exp": null})), SECRET.as_bytes())),
-            ("no sub", hs256(&with(claims(), json!({"sub": null})), SECRET.as_bytes())),
-            ("empty sub", hs256(&with(claims(), json!({"sub": ""})), SECRET.as_bytes())),
-            ("unknown role", hs256(&with(claims(), json!({"role": "admin"})), SECRET.as_bytes())),
-            ("no role", hs256(&with(claims(), json!({"role": null})), SECRET.as_bytes())),
-            ("municipality role without municipality", hs256(&with(claims(), json!({"role": "municipality"})), SECRET.as_bytes())),
-            ("unknown municipality", hs256(&with(claims(), json!({"role": "municipality", "municipality": "9998"})), SECRET.as_bytes())),
-            ("malformed municipality", hs256(&with(claims(), json!({"role": "municipality", "municipality": "Oslo"})), SECRET.as_bytes())),
-            ("ks with a municipality", hs256(&with(claims(), json!({"municipality": "0301"})), SECRET.as_bytes())),
-        ];
-        for (case, token) in cases {
-            let reply = me(&app, &token).await;
-            assert_eq!(reply.status, 401, "{case}: {}", reply.text);
-            reply.expect(401);
-            assert!(!reply.text.contains(&token), "{case}: the token was echoed");
-        }
-        // Within the 30-second leeway an expired token still passes.
-        let just_expired = hs256(&with(claims(), json!({"exp": now - 5})), SECRET.as_bytes());
-        me(&app, &just_expired).await.expect(200);
+async fn forged_and_invalid_tokens_are_refused_with_401(app: TestApp) {
+    let now = chrono::Utc::now().timestamp();
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims().to_string())
+    );
+    let cases = [
+        ("alg none", unsigned),
+        (
+            "another secret",
+            hs256(&claims(), b"another-secret-that-is-also-32-bytes-long"),
+        ),
+        (
+            "wrong iss",
+            hs256(
+                &with(claims(), json!({"iss": "someone-else"})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "wrong aud",
+            hs256(
+                &with(claims(), json!({"aud": "another-api"})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "expired",
+            hs256(
+                &with(claims(), json!({"exp": now - 120})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "nbf in the future",
+            hs256(
+                &with(claims(), json!({"nbf": now + 300})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "no exp",
+            hs256(&with(claims(), json!({"exp": null})), SECRET.as_bytes()),
+        ),
+        (
+            "no sub",
+            hs256(&with(claims(), json!({"sub": null})), SECRET.as_bytes()),
+        ),
+        (
+            "empty sub",
+            hs256(&with(claims(), json!({"sub": ""})), SECRET.as_bytes()),
+        ),
+        (
+            "unknown role",
+            hs256(&with(claims(), json!({"role": "admin"})), SECRET.as_bytes()),
+        ),
+        (
+            "no role",
+            hs256(&with(claims(), json!({"role": null})), SECRET.as_bytes()),
+        ),
+        (
+            "municipality role without municipality",
+            hs256(
+                &with(claims(), json!({"role": "municipality"})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "unknown municipality",
+            hs256(
+                &with(
+                    claims(),
+                    json!({"role": "municipality", "municipality": "9998"}),
+                ),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "malformed municipality",
+            hs256(
+                &with(
+                    claims(),
+                    json!({"role": "municipality", "municipality": "Oslo"}),
+                ),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "ks with a municipality",
+            hs256(
+                &with(claims(), json!({"municipality": "0301"})),
+                SECRET.as_bytes(),
+            ),
+        ),
+    ];
+    for (case, token) in cases {
+        let reply = me(&app, &token).await;
+        assert_eq!(reply.status, 401, "{case}: {}", reply.text);
+        reply.expect(401);
+        assert!(!reply.text.contains(&token), "{case}: the token was echoed");
     }
+    // Within the 30-second leeway an expired token still passes.
+    let just_expired = hs256(&with(claims(), json!({"exp": now - 5})), SECRET.as_bytes());
+    me(&app, &just_expired).await.expect(200);
 }
+db_test!(forged_and_invalid_tokens_are_refused_with_401);
 
 fn pem_config(public_key: &str) -> JwtConfig {
     JwtConfig {

@@ -17,30 +17,31 @@ use serde_json::Value;
 
 pub const SECRET: &str = "a-test-secret-of-at-least-thirty-two-bytes";
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL (when
-/// `TEST_DATABASE_URL` is set), each on its own fresh database.
+/// Runs `async fn $name(app: TestApp)` as two tests, `$name::sqlite` and `$name::postgres`
+/// (when `TEST_DATABASE_URL` is set), each on its own fresh database:
+///
+/// ```ignore
+/// async fn the_15_counties_are_listed_in_order(app: TestApp) { ... }
+/// db_test!(the_15_counties_are_listed_in_order);
+/// ```
+///
+/// Attributes written before the name (`db_test!(#[ignore] name)`) go on both tests.
 #[macro_export]
 macro_rules! db_test {
-    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+    ($(#[$meta:meta])* $name:ident) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
             $(#[$meta])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::support::TestApp::sqlite().await;
-                $body
+                super::$name($crate::support::TestApp::sqlite().await).await;
             }
 
             $(#[$meta])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $crate::support::TestApp::postgres().await else {
-                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half skipped");
-                    return;
-                };
-                $body
+                if let Some(app) = $crate::support::TestApp::postgres().await {
+                    super::$name(app).await;
+                }
             }
         }
     };
@@ -74,7 +75,10 @@ impl TestApp {
     }
 
     pub async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half skipped");
+            return None;
+        };
         let database = PostgresDatabase::create(&admin_url).await;
         let url = database.url.clone();
         Some(Self::start(&url, jwt_config(), None, Some(database)).await)
