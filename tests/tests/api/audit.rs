@@ -2,14 +2,14 @@ use poem::http::Method;
 use serde_json::json;
 
 use crate::db_test;
+use crate::helpers::patch;
 use crate::support::TestApp;
 
 async fn change_website(app: &TestApp, token: &str, number: &str, version: u32) {
-    app.call(Method::PATCH, &format!("/api/v1/municipalities/{number}"))
-        .bearer(token)
-        .header("if-match", &format!("\"{version}\""))
-        .json(json!({"website": format!("https://www.k{number}.no/v{version}")}))
-        .send()
+    let path = format!("/api/v1/municipalities/{number}");
+    let tag = format!("\"{version}\"");
+    let body = json!({"website": format!("https://www.k{number}.no/v{version}")});
+    patch(app, Some(token), &path, Some(&tag), body)
         .await
         .expect(200);
 }

@@ -29,13 +29,26 @@ fn with(mut claims: Value, changes: Value) -> Value {
     claims
 }
 
+fn sign(algorithm: Algorithm, claims: &Value, key: &EncodingKey) -> String {
+    jsonwebtoken::encode(&Header::new(algorithm), claims, key).unwrap()
+}
+
 fn hs256(claims: &Value, secret: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .unwrap()
+    sign(Algorithm::HS256, claims, &EncodingKey::from_secret(secret))
+}
+
+/// `claims()` signed RS256 with the private key of a fixture file.
+fn rs256(private_key: &str) -> String {
+    let pem = std::fs::read(fixture(private_key)).unwrap();
+    let key = EncodingKey::from_rsa_pem(&pem).unwrap();
+    sign(Algorithm::RS256, &claims(), &key)
+}
+
+/// `claims()` signed ES256 with the private key of a fixture file.
+fn es256(private_key: &str) -> String {
+    let pem = std::fs::read(fixture(private_key)).unwrap();
+    let key = EncodingKey::from_ec_pem(&pem).unwrap();
+    sign(Algorithm::ES256, &claims(), &key)
 }
 
 async fn me(app: &TestApp, token: &str) -> crate::support::Reply {
@@ -203,13 +216,7 @@ fn fixture(name: &str) -> String {
 #[tokio::test]
 async fn with_an_rs256_key_only_rs256_tokens_signed_by_its_pair_pass() {
     let app = TestApp::sqlite_with(pem_config("rs256-public.pem")).await;
-    let private = std::fs::read(fixture("rs256-private.pem")).unwrap();
-    let signed = jsonwebtoken::encode(
-        &Header::new(Algorithm::RS256),
-        &claims(),
-        &EncodingKey::from_rsa_pem(&private).unwrap(),
-    )
-    .unwrap();
+    let signed = rs256("rs256-private.pem");
     me(&app, &signed).await.expect(200);
 
     // An HS256 token, even one "signed" with the public key as the secret, is refused.
@@ -223,20 +230,8 @@ async fn with_an_rs256_key_only_rs256_tokens_signed_by_its_pair_pass() {
 #[tokio::test]
 async fn with_an_es256_key_es256_tokens_pass_and_rs256_ones_do_not() {
     let app = TestApp::sqlite_with(pem_config("es256-public.pem")).await;
-    let private = std::fs::read(fixture("es256-private.pem")).unwrap();
-    let signed = jsonwebtoken::encode(
-        &Header::new(Algorithm::ES256),
-        &claims(),
-        &EncodingKey::from_ec_pem(&private).unwrap(),
-    )
-    .unwrap();
+    let signed = es256("es256-private.pem");
     me(&app, &signed).await.expect(200);
-    let rsa = std::fs::read(fixture("rs256-private.pem")).unwrap();
-    let rs256 = jsonwebtoken::encode(
-        &Header::new(Algorithm::RS256),
-        &claims(),
-        &EncodingKey::from_rsa_pem(&rsa).unwrap(),
-    )
-    .unwrap();
+    let rs256 = rs256("rs256-private.pem");
     me(&app, &rs256).await.expect(401);
 }

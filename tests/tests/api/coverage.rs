@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::grants::{apply_ok, approval, decide, kmd_patch, open_scheme, rejection};
+use crate::helpers::{id_of, patch, post};
 use crate::locations::{create_ok, location_at};
 use crate::support::{Reply, TestApp};
 
@@ -34,24 +35,18 @@ async fn location(app: &TestApp, municipality: &str, status: &str) {
 
 /// A ticket of `municipality`, brought to `status` by KS.
 async fn ticket(app: &TestApp, municipality: &str, status: &str) {
-    let created = app
-        .call(Method::POST, "/api/v1/tickets")
-        .bearer(&app.municipality(municipality))
-        .json(json!({
-            "subject": "Tilskudd",
-            "body": "Gjelder tilskuddet lønn?",
-            "category": "grants",
-        }))
-        .send()
-        .await;
+    let body = json!({
+        "subject": "Tilskudd",
+        "body": "Gjelder tilskuddet lønn?",
+        "category": "grants",
+    });
+    let token = app.municipality(municipality);
+    let created = post(app, &token, "/api/v1/tickets", None, body).await;
     created.expect(201);
     if status != "new" {
-        let id = created.body["id"].as_str().unwrap();
-        app.call(Method::PATCH, &format!("/api/v1/tickets/{id}"))
-            .bearer(&app.ks())
-            .header("if-match", "\"1\"")
-            .json(json!({"status": status}))
-            .send()
+        let path = format!("/api/v1/tickets/{}", id_of(&created.body));
+        let change = json!({"status": status});
+        patch(app, Some(&app.ks()), &path, Some("\"1\""), change)
             .await
             .expect(200);
     }

@@ -2,16 +2,11 @@
 
 use chrono::{Duration, Utc};
 use poem::http::Method;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::helpers::{self, audits, etag, id_of, in_days, municipality_numbers, post, scalar};
 use crate::support::{Reply, TestApp};
-
-/// An instant `days` from now, RFC 3339.
-fn in_days(days: i64) -> String {
-    (Utc::now() + Duration::days(days)).to_rfc3339()
-}
 
 /// A scheme open for applications now, with `budget` kroner.
 pub fn new_scheme(year: i32, budget: i64) -> Value {
@@ -37,12 +32,7 @@ pub fn application(amount: i64) -> Value {
 }
 
 pub async fn create_scheme(app: &TestApp, body: Value) -> Value {
-    let reply = app
-        .call(Method::POST, "/api/v1/grant-schemes")
-        .bearer(&app.kmd())
-        .json(body)
-        .send()
-        .await;
+    let reply = post(app, &app.kmd(), "/api/v1/grant-schemes", None, body).await;
     reply.expect(201);
     reply.body.clone()
 }
@@ -52,10 +42,6 @@ pub async fn open_scheme(app: &TestApp, year: i32, budget: i64) -> String {
     id_of(&create_scheme(app, new_scheme(year, budget)).await)
 }
 
-pub fn id_of(body: &Value) -> String {
-    body["id"].as_str().unwrap().to_string()
-}
-
 async fn patch_scheme(
     app: &TestApp,
     token: Option<&str>,
@@ -63,22 +49,13 @@ async fn patch_scheme(
     if_match: Option<&str>,
     body: Value,
 ) -> Reply {
-    let mut call = app
-        .call(Method::PATCH, &format!("/api/v1/grant-schemes/{id}"))
-        .json(body);
-    if let Some(token) = token {
-        call = call.bearer(token);
-    }
-    if let Some(tag) = if_match {
-        call = call.header("if-match", tag);
-    }
-    call.send().await
+    let path = format!("/api/v1/grant-schemes/{id}");
+    helpers::patch(app, token, &path, if_match, body).await
 }
 
 /// Changes a scheme as the ministry, with the current version as `If-Match`.
 pub async fn kmd_patch(app: &TestApp, id: &str, body: Value) -> Reply {
-    let current = app.get(&format!("/api/v1/grant-schemes/{id}")).await;
-    let tag = current.header("etag").unwrap().to_string();
+    let tag = etag(app, None, &format!("/api/v1/grant-schemes/{id}")).await;
     patch_scheme(app, Some(&app.kmd()), id, Some(&tag), body).await
 }
 
@@ -89,17 +66,8 @@ pub async fn apply(
     body: Value,
     key: Option<&str>,
 ) -> Reply {
-    let mut call = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/grant-schemes/{scheme}/applications"),
-        )
-        .bearer(&app.municipality(municipality))
-        .json(body);
-    if let Some(key) = key {
-        call = call.header("idempotency-key", key);
-    }
-    call.send().await
+    let path = format!("/api/v1/grant-schemes/{scheme}/applications");
+    post(app, &app.municipality(municipality), &path, key, body).await
 }
 
 /// Applies and returns the application's id.
@@ -116,17 +84,13 @@ pub async fn decide(
     if_match: Option<&str>,
     body: Value,
 ) -> Reply {
-    let mut call = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/grant-applications/{application}/decision"),
-        )
+    let path = format!("/api/v1/grant-applications/{application}/decision");
+    app.call(Method::POST, &path)
         .bearer(token)
-        .json(body);
-    if let Some(tag) = if_match {
-        call = call.header("if-match", tag);
-    }
-    call.send().await
+        .if_match(if_match)
+        .json(body)
+        .send()
+        .await
 }
 
 pub fn approval(granted: i64) -> Value {
@@ -138,16 +102,12 @@ pub fn rejection() -> Value {
 }
 
 async fn withdraw(app: &TestApp, token: &str, application: &str, if_match: Option<&str>) -> Reply {
-    let mut call = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/grant-applications/{application}/withdraw"),
-        )
-        .bearer(token);
-    if let Some(tag) = if_match {
-        call = call.header("if-match", tag);
-    }
-    call.send().await
+    let path = format!("/api/v1/grant-applications/{application}/withdraw");
+    app.call(Method::POST, &path)
+        .bearer(token)
+        .if_match(if_match)
+        .send()
+        .await
 }
 
 async fn patch_application(
@@ -157,56 +117,14 @@ async fn patch_application(
     if_match: Option<&str>,
     body: Value,
 ) -> Reply {
-    let mut call = app
-        .call(
-            Method::PATCH,
-            &format!("/api/v1/grant-applications/{application}"),
-        )
-        .bearer(token)
-        .json(body);
-    if let Some(tag) = if_match {
-        call = call.header("if-match", tag);
-    }
-    call.send().await
+    let path = format!("/api/v1/grant-applications/{application}");
+    helpers::patch(app, Some(token), &path, if_match, body).await
 }
 
 async fn scheme(app: &TestApp, id: &str) -> Value {
     let reply = app.get(&format!("/api/v1/grant-schemes/{id}")).await;
     reply.expect(200);
     reply.body.clone()
-}
-
-async fn scalar(app: &TestApp, sql: &str) -> i64 {
-    let row = app
-        .db
-        .query_one_raw(Statement::from_string(app.db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
-}
-
-async fn audits(app: &TestApp, resource_type: &str) -> i64 {
-    scalar(
-        app,
-        &format!("SELECT COUNT(*) AS n FROM audit_entries WHERE resource_type = '{resource_type}'"),
-    )
-    .await
-}
-
-/// The numbers of the first `n` municipalities.
-async fn municipality_numbers(app: &TestApp, n: usize) -> Vec<String> {
-    let rows = app
-        .db
-        .query_all_raw(Statement::from_string(
-            app.db.get_database_backend(),
-            format!("SELECT number FROM municipalities ORDER BY number LIMIT {n}"),
-        ))
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|r| r.try_get::<String>("", "number").unwrap())
-        .collect()
 }
 
 async fn the_ministry_creates_schemes_that_everyone_reads(app: TestApp) {

@@ -2,6 +2,7 @@ use poem::http::Method;
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::helpers::{id_of, names, post};
 use crate::support::{Reply, TestApp};
 
 pub fn deichman() -> Value {
@@ -36,27 +37,14 @@ pub fn location_at(municipality: &str, name: &str, latitude: f64, longitude: f64
 }
 
 pub async fn create(app: &TestApp, token: &str, body: Value) -> Reply {
-    app.call(Method::POST, "/api/v1/locations")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await
+    post(app, token, "/api/v1/locations", None, body).await
 }
 
 /// Creates a location as KS and returns its id.
 pub async fn create_ok(app: &TestApp, body: Value) -> String {
     let reply = create(app, &app.ks(), body).await;
     reply.expect(201);
-    reply.body["id"].as_str().unwrap().to_string()
-}
-
-fn names(reply: &Reply) -> Vec<String> {
-    reply.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["name"].as_str().unwrap().to_string())
-        .collect()
+    id_of(&reply.body)
 }
 
 async fn a_municipality_creates_a_location_that_everyone_can_read(app: TestApp) {

@@ -4,18 +4,13 @@ use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 use poem::http::Method;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::helpers::{self, audits, etag, id_of, in_days, municipality_numbers, post, scalar};
 use crate::support::{Reply, TestApp};
 
 const STATUSES: [&str; 5] = ["planned", "open", "closed", "cancelled", "completed"];
-
-/// An instant `days` from now, RFC 3339.
-fn in_days(days: i64) -> String {
-    (Utc::now() + Duration::days(days)).to_rfc3339()
-}
 
 fn new_place() -> Value {
     json!({
@@ -45,12 +40,7 @@ fn registration(participants: i32) -> Value {
 }
 
 async fn create_place(app: &TestApp, body: Value) -> Value {
-    let reply = app
-        .call(Method::POST, "/api/v1/meeting-places")
-        .bearer(&app.ks())
-        .json(body)
-        .send()
-        .await;
+    let reply = post(app, &app.ks(), "/api/v1/meeting-places", None, body).await;
     reply.expect(201);
     reply.body.clone()
 }
@@ -58,10 +48,7 @@ async fn create_place(app: &TestApp, body: Value) -> Value {
 async fn open_place(app: &TestApp, capacity: i32) -> String {
     let mut body = new_place();
     body["capacity"] = json!(capacity);
-    create_place(app, body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    id_of(&create_place(app, body).await)
 }
 
 async fn patch_place(
@@ -71,22 +58,13 @@ async fn patch_place(
     if_match: Option<&str>,
     body: Value,
 ) -> Reply {
-    let mut call = app
-        .call(Method::PATCH, &format!("/api/v1/meeting-places/{id}"))
-        .json(body);
-    if let Some(token) = token {
-        call = call.bearer(token);
-    }
-    if let Some(tag) = if_match {
-        call = call.header("if-match", tag);
-    }
-    call.send().await
+    let path = format!("/api/v1/meeting-places/{id}");
+    helpers::patch(app, token, &path, if_match, body).await
 }
 
 /// Changes a meeting place as KS, with the current version as `If-Match`.
 async fn ks_patch(app: &TestApp, id: &str, body: Value) -> Reply {
-    let current = app.get(&format!("/api/v1/meeting-places/{id}")).await;
-    let tag = current.header("etag").unwrap().to_string();
+    let tag = etag(app, None, &format!("/api/v1/meeting-places/{id}")).await;
     patch_place(app, Some(&app.ks()), id, Some(&tag), body).await
 }
 
@@ -97,23 +75,14 @@ async fn register(
     body: Value,
     key: Option<&str>,
 ) -> Reply {
-    let mut call = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/meeting-places/{id}/registrations"),
-        )
-        .bearer(&app.municipality(municipality))
-        .json(body);
-    if let Some(key) = key {
-        call = call.header("idempotency-key", key);
-    }
-    call.send().await
+    let path = format!("/api/v1/meeting-places/{id}/registrations");
+    post(app, &app.municipality(municipality), &path, key, body).await
 }
 
 fn registration_path(place: &str, registration: &Value) -> String {
     format!(
         "/api/v1/meeting-places/{place}/registrations/{}",
-        registration["id"].as_str().unwrap()
+        id_of(registration)
     )
 }
 
@@ -121,16 +90,6 @@ async fn remaining(app: &TestApp, id: &str) -> i64 {
     app.get(&format!("/api/v1/meeting-places/{id}")).await.body["remaining_capacity"]
         .as_i64()
         .unwrap()
-}
-
-async fn scalar(app: &TestApp, sql: &str) -> i64 {
-    let row = app
-        .db
-        .query_one_raw(Statement::from_string(app.db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
 }
 
 async fn stored_participants(app: &TestApp) -> i64 {
@@ -145,10 +104,7 @@ async fn stored_participants(app: &TestApp) -> i64 {
 async fn place_in(app: &TestApp, status: &str) -> String {
     let mut body = new_place();
     body["status"] = json!("planned");
-    let id = create_place(app, body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = id_of(&create_place(app, body).await);
     let path: &[&str] = match status {
         "planned" => &[],
         "open" => &["open"],
@@ -877,12 +833,7 @@ async fn a_municipality_changes_or_cancels_its_registration_until_the_deadline(a
         .await
         .expect(422);
     assert_eq!(stored_participants(&app).await, 6);
-    let actions = scalar(
-        &app,
-        "SELECT COUNT(*) AS n FROM audit_entries \
-         WHERE resource_type = 'meeting_place_registration'",
-    )
-    .await;
+    let actions = audits(&app, "meeting_place_registration").await;
     assert_eq!(actions, 6); // 3 registrations, 2 changes, 1 cancellation
 }
 db_test!(a_municipality_changes_or_cancels_its_registration_until_the_deadline);
@@ -937,18 +888,7 @@ db_test!(an_idempotency_key_replays_a_registration);
 
 async fn fifty_concurrent_registrations_never_overbook_twenty_places(app: TestApp) {
     let id = open_place(&app, 20).await;
-    let rows = app
-        .db
-        .query_all_raw(Statement::from_string(
-            app.db.get_database_backend(),
-            "SELECT number FROM municipalities ORDER BY number LIMIT 50",
-        ))
-        .await
-        .unwrap();
-    let numbers: Vec<String> = rows
-        .iter()
-        .map(|r| r.try_get::<String>("", "number").unwrap())
-        .collect();
+    let numbers = municipality_numbers(&app, 50).await;
     assert_eq!(numbers.len(), 50);
     let asks: Vec<i64> = (0..50).map(|i| 1 + i % 3).collect();
     let attempts = numbers

@@ -4,15 +4,11 @@ use poem::http::Method;
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::helpers::{self, field};
 use crate::support::{Reply, TestApp};
 
 fn numbers(reply: &Reply) -> Vec<String> {
-    reply.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["number"].as_str().unwrap().to_string())
-        .collect()
+    field(reply, "number")
 }
 
 async fn patch(
@@ -22,27 +18,12 @@ async fn patch(
     if_match: Option<&str>,
     body: Value,
 ) -> Reply {
-    let mut call = app
-        .call(Method::PATCH, &format!("/api/v1/municipalities/{number}"))
-        .json(body);
-    if let Some(token) = token {
-        call = call.bearer(token);
-    }
-    if let Some(tag) = if_match {
-        call = call.header("if-match", tag);
-    }
-    call.send().await
+    let path = format!("/api/v1/municipalities/{number}");
+    helpers::patch(app, token, &path, if_match, body).await
 }
 
 async fn create(app: &TestApp, token: &str, key: Option<&str>, body: Value) -> Reply {
-    let mut call = app
-        .call(Method::POST, "/api/v1/municipalities")
-        .bearer(token)
-        .json(body);
-    if let Some(key) = key {
-        call = call.header("idempotency-key", key);
-    }
-    call.send().await
+    helpers::post(app, token, "/api/v1/municipalities", key, body).await
 }
 
 fn new_municipality() -> Value {

@@ -2,6 +2,7 @@ use poem::http::Method;
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::helpers::post;
 use crate::locations::{create_ok, deichman, location_at};
 use crate::support::{Reply, TestApp};
 
@@ -62,11 +63,8 @@ fn day<'a>(schedule: &'a Value, date: &str) -> &'a Value {
 }
 
 async fn add_exception(app: &TestApp, id: &str, body: Value) -> Reply {
-    app.call(Method::POST, &format!("/api/v1/locations/{id}/exceptions"))
-        .bearer(&app.ks())
-        .json(body)
-        .send()
-        .await
+    let path = format!("/api/v1/locations/{id}/exceptions");
+    post(app, &app.ks(), &path, None, body).await
 }
 
 async fn weekly_hours_are_replaced_as_a_whole_with_if_match(app: TestApp) {

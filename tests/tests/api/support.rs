@@ -148,16 +148,7 @@ impl TestApp {
 
     /// Counts the rows of a table.
     pub async fn count(&self, table: &str) -> i64 {
-        let row = self
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                self.db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
-            .await
-            .expect("count query")
-            .expect("a row");
-        row.try_get::<i64>("", "n").expect("a count")
+        crate::helpers::scalar(self, &format!("SELECT COUNT(*) AS n FROM {table}")).await
     }
 }
 
@@ -188,9 +179,33 @@ impl Call<'_> {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
+    /// `bearer` with a token; without one the call is anonymous.
+    pub fn bearer_opt(self, token: Option<&str>) -> Self {
+        match token {
+            Some(token) => self.bearer(token),
+            None => self,
+        }
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
         self
+    }
+
+    /// An `If-Match` header when there is a tag.
+    pub fn if_match(self, tag: Option<&str>) -> Self {
+        match tag {
+            Some(tag) => self.header("if-match", tag),
+            None => self,
+        }
+    }
+
+    /// An `Idempotency-Key` header when there is a key.
+    pub fn idempotency_key(self, key: Option<&str>) -> Self {
+        match key {
+            Some(key) => self.header("idempotency-key", key),
+            None => self,
+        }
     }
 
     pub fn json(mut self, body: Value) -> Self {

@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::helpers::{self, etag, field, id_of, items};
 use crate::support::{Reply, TestApp};
 
 const STATUSES: [&str; 6] = [
@@ -46,41 +47,19 @@ fn new_ticket() -> Value {
     })
 }
 
-fn items(reply: &Reply) -> &Vec<Value> {
-    reply.body["items"].as_array().expect("a list")
-}
-
-fn field(reply: &Reply, name: &str) -> Vec<String> {
-    items(reply)
-        .iter()
-        .map(|t| t[name].as_str().unwrap().to_string())
-        .collect()
-}
-
 async fn create(app: &TestApp, token: &str, key: Option<&str>, body: Value) -> Reply {
-    let mut call = app
-        .call(Method::POST, "/api/v1/tickets")
-        .bearer(token)
-        .json(body);
-    if let Some(key) = key {
-        call = call.header("idempotency-key", key);
-    }
-    call.send().await
+    helpers::post(app, token, "/api/v1/tickets", key, body).await
 }
 
 /// A new ticket of a municipality: its id.
 async fn ticket_of(app: &TestApp, municipality: &str) -> String {
     let created = create(app, &app.municipality(municipality), None, new_ticket()).await;
     created.expect(201);
-    created.body["id"].as_str().unwrap().to_string()
+    id_of(&created.body)
 }
 
 async fn get(app: &TestApp, token: Option<&str>, path: &str) -> Reply {
-    let mut call = app.call(Method::GET, path);
-    if let Some(token) = token {
-        call = call.bearer(token);
-    }
-    call.send().await
+    app.call(Method::GET, path).bearer_opt(token).send().await
 }
 
 async fn read(app: &TestApp, token: &str, id: &str) -> Reply {
@@ -88,21 +67,14 @@ async fn read(app: &TestApp, token: &str, id: &str) -> Reply {
 }
 
 async fn patch(app: &TestApp, token: &str, id: &str, if_match: Option<&str>, body: Value) -> Reply {
-    let mut call = app
-        .call(Method::PATCH, &format!("/api/v1/tickets/{id}"))
-        .bearer(token)
-        .json(body);
-    if let Some(tag) = if_match {
-        call = call.header("if-match", tag);
-    }
-    call.send().await
+    let path = format!("/api/v1/tickets/{id}");
+    helpers::patch(app, Some(token), &path, if_match, body).await
 }
 
 /// Changes the status as KS, reading the current version first.
 async fn set_status(app: &TestApp, id: &str, status: &str) -> Reply {
     let ks = app.ks();
-    let current = read(app, &ks, id).await;
-    let tag = current.header("etag").unwrap().to_string();
+    let tag = etag(app, Some(&ks), &format!("/api/v1/tickets/{id}")).await;
     patch(app, &ks, id, Some(&tag), json!({"status": status})).await
 }
 
@@ -113,14 +85,8 @@ async fn post_message(
     key: Option<&str>,
     body: Value,
 ) -> Reply {
-    let mut call = app
-        .call(Method::POST, &format!("/api/v1/tickets/{id}/messages"))
-        .bearer(token)
-        .json(body);
-    if let Some(key) = key {
-        call = call.header("idempotency-key", key);
-    }
-    call.send().await
+    let path = format!("/api/v1/tickets/{id}/messages");
+    helpers::post(app, token, &path, key, body).await
 }
 
 async fn reply(app: &TestApp, token: &str, id: &str, text: &str) -> Reply {

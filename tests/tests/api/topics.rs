@@ -2,25 +2,12 @@ use poem::http::Method;
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::helpers::{self, audit_actions, field, names, post};
 use crate::locations::{create_ok, deichman, location_at};
 use crate::support::{Reply, TestApp};
 
 fn slugs(reply: &Reply) -> Vec<String> {
-    reply.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["slug"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn names(reply: &Reply) -> Vec<String> {
-    reply.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["name"].as_str().unwrap().to_string())
-        .collect()
+    field(reply, "slug")
 }
 
 fn video_calls() -> Value {
@@ -38,20 +25,13 @@ fn video_calls() -> Value {
 }
 
 async fn create_topic(app: &TestApp, token: &str, body: Value) -> Reply {
-    app.call(Method::POST, "/api/v1/topics")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await
+    post(app, token, "/api/v1/topics", None, body).await
 }
 
 async fn patch_topic(app: &TestApp, slug: &str, version: i64, body: Value) -> Reply {
-    app.call(Method::PATCH, &format!("/api/v1/topics/{slug}"))
-        .bearer(&app.ks())
-        .header("if-match", &format!("\"{version}\""))
-        .json(body)
-        .send()
-        .await
+    let path = format!("/api/v1/topics/{slug}");
+    let tag = format!("\"{version}\"");
+    helpers::patch(app, Some(&app.ks()), &path, Some(&tag), body).await
 }
 
 async fn put_topics(app: &TestApp, token: &str, id: &str, version: i64, topics: Value) -> Reply {
@@ -75,29 +55,8 @@ fn course() -> Value {
 }
 
 async fn add_resource(app: &TestApp, token: &str, slug: &str, body: Value) -> Reply {
-    app.call(Method::POST, &format!("/api/v1/topics/{slug}/resources"))
-        .bearer(token)
-        .json(body)
-        .send()
-        .await
-}
-
-async fn audit_actions(app: &TestApp, resource_type: &str, id: &str) -> Vec<String> {
-    let log = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/audit?resource_type={resource_type}&resource_id={id}"),
-        )
-        .bearer(&app.ks())
-        .send()
-        .await;
-    log.expect(200);
-    log.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect()
+    let path = format!("/api/v1/topics/{slug}/resources");
+    post(app, token, &path, None, body).await
 }
 
 async fn the_reference_topics_and_what_is_out_of_scope_are_readable_anonymously(app: TestApp) {
