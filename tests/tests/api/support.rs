@@ -12,8 +12,12 @@ use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
 use poem::http::{HeaderMap, Method, StatusCode};
 use poem::test::TestClient;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
+
+mod postgres;
+
+use postgres::PostgresDatabase;
 
 pub const SECRET: &str = "a-test-secret-of-at-least-thirty-two-bytes";
 
@@ -52,7 +56,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub jwt: JwtConfig,
     _sqlite_dir: Option<tempfile::TempDir>,
-    postgres: Option<PostgresDatabase>,
+    _postgres: Option<PostgresDatabase>,
 }
 
 pub fn jwt_config() -> JwtConfig {
@@ -71,27 +75,29 @@ impl TestApp {
     pub async fn sqlite_with(jwt: JwtConfig) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-        Self::start(&url, jwt, Some(dir), None).await
+        let db = connect(&url).await;
+        Migrator::up(db.conn(), None).await.expect("migrations");
+        Self::start(db, jwt, Some(dir), None)
     }
 
+    /// A fresh app on a PostgreSQL database of its own, cloned from the migrated template
+    /// (see `postgres.rs`), or `None` without `TEST_DATABASE_URL`.
     pub async fn postgres() -> Option<Self> {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
             eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half skipped");
             return None;
         };
         let database = PostgresDatabase::create(&admin_url).await;
-        let url = database.url.clone();
-        Some(Self::start(&url, jwt_config(), None, Some(database)).await)
+        let db = connect(&database.url).await;
+        Some(Self::start(db, jwt_config(), None, Some(database)))
     }
 
-    async fn start(
-        url: &str,
+    fn start(
+        db: Db,
         jwt: JwtConfig,
         sqlite_dir: Option<tempfile::TempDir>,
         postgres: Option<PostgresDatabase>,
     ) -> Self {
-        let db = Db::connect_with(url, 4).await.expect("the test database");
-        Migrator::up(db.conn(), None).await.expect("migrations");
         let conn = db.conn().clone();
         let endpoint = app(
             AppState::new(db, &jwt),
@@ -102,7 +108,7 @@ impl TestApp {
             db: conn,
             jwt,
             _sqlite_dir: sqlite_dir,
-            postgres,
+            _postgres: postgres,
         }
     }
 
@@ -149,14 +155,6 @@ impl TestApp {
     /// Counts the rows of a table.
     pub async fn count(&self, table: &str) -> i64 {
         crate::helpers::scalar(self, &format!("SELECT COUNT(*) AS n FROM {table}")).await
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(database) = self.postgres.take() {
-            database.drop_now();
-        }
     }
 }
 
@@ -305,67 +303,6 @@ impl Reply {
     }
 }
 
-/// A database of its own on the PostgreSQL server, dropped when the test ends.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PostgresDatabase {
-    async fn create(admin_url: &str) -> Self {
-        let name = format!("dh_test_{}", uuid::Uuid::now_v7().simple());
-        let admin = Database::connect(admin_url)
-            .await
-            .expect("TEST_DATABASE_URL connects");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create a test database");
-        admin.close().await.ok();
-        let url = replace_database(admin_url, &name);
-        Self {
-            admin_url: admin_url.to_string(),
-            name,
-            url,
-        }
-    }
-
-    fn drop_now(self) {
-        // Drop runs outside the test's runtime, so this uses a runtime of its own.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async {
-                if let Ok(admin) = Database::connect(&self.admin_url).await {
-                    let _ = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                            self.name
-                        ))
-                        .await;
-                    admin.close().await.ok();
-                }
-            });
-        })
-        .join()
-        .ok();
-    }
-}
-
-/// The URL with its database name replaced, keeping any query string.
-fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = match base.rfind('/') {
-        Some(slash) if slash > "postgres://".len() => &base[..slash],
-        _ => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
+async fn connect(url: &str) -> Db {
+    Db::connect_with(url, 4).await.expect("the test database")
 }
