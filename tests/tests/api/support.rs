@@ -81,9 +81,16 @@ impl TestApp {
     }
 
     /// A fresh app on a PostgreSQL database of its own, cloned from the migrated template
-    /// (see `postgres.rs`), or `None` without `TEST_DATABASE_URL`.
+    /// (see `postgres.rs`), or `None` without `TEST_DATABASE_URL`. With
+    /// `DIGIHJELPEN_REQUIRE_POSTGRES=1` (as `.ci/run` sets it) a missing URL panics
+    /// instead, so that CI cannot pass with the PostgreSQL half skipped.
     pub async fn postgres() -> Option<Self> {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(
+                !postgres_required(),
+                "DIGIHJELPEN_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not: \
+                 the PostgreSQL half may not be skipped"
+            );
             eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half skipped");
             return None;
         };
@@ -305,4 +312,11 @@ impl Reply {
 
 async fn connect(url: &str) -> Db {
     Db::connect_with(url, 4).await.expect("the test database")
+}
+
+/// Whether `DIGIHJELPEN_REQUIRE_POSTGRES` asks for the PostgreSQL half (any value but empty
+/// or `0`).
+fn postgres_required() -> bool {
+    std::env::var("DIGIHJELPEN_REQUIRE_POSTGRES")
+        .is_ok_and(|value| !value.is_empty() && value != "0")
 }
