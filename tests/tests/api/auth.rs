@@ -29,13 +29,26 @@ fn with(mut claims: Value, changes: Value) -> Value {
     claims
 }
 
+fn sign(algorithm: Algorithm, claims: &Value, key: &EncodingKey) -> String {
+    jsonwebtoken::encode(&Header::new(algorithm), claims, key).unwrap()
+}
+
 fn hs256(claims: &Value, secret: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .unwrap()
+    sign(Algorithm::HS256, claims, &EncodingKey::from_secret(secret))
+}
+
+/// `claims()` signed RS256 with the private key of a fixture file.
+fn rs256(private_key: &str) -> String {
+    let pem = std::fs::read(fixture(private_key)).unwrap();
+    let key = EncodingKey::from_rsa_pem(&pem).unwrap();
+    sign(Algorithm::RS256, &claims(), &key)
+}
+
+/// `claims()` signed ES256 with the private key of a fixture file.
+fn es256(private_key: &str) -> String {
+    let pem = std::fs::read(fixture(private_key)).unwrap();
+    let key = EncodingKey::from_ec_pem(&pem).unwrap();
+    sign(Algorithm::ES256, &claims(), &key)
 }
 
 async fn me(app: &TestApp, token: &str) -> crate::support::Reply {
@@ -45,65 +58,149 @@ async fn me(app: &TestApp, token: &str) -> crate::support::Reply {
         .await
 }
 
-db_test! {
-    async fn each_role_reads_its_own_claims(app) {
-        let ks = me(&app, &app.ks()).await;
-        ks.expect(200);
-        assert_eq!(ks.body["role"], "ks");
-        assert_eq!(ks.body["sub"], "ks-kari");
-        assert_eq!(me(&app, &app.kmd()).await.expect(200).body["role"], "kmd");
-        let oslo = me(&app, &app.municipality("0301")).await;
-        oslo.expect(200);
-        assert_eq!(oslo.body["municipality"], "0301");
-        assert!(oslo.body["expires_at"].as_str().unwrap().ends_with("+00:00") || oslo.body["expires_at"].as_str().unwrap().ends_with('Z'));
-    }
+async fn each_role_reads_its_own_claims(app: TestApp) {
+    let ks = me(&app, &app.ks()).await;
+    ks.expect(200);
+    assert_eq!(ks.body["role"], "ks");
+    assert_eq!(ks.body["sub"], "ks-kari");
+    assert_eq!(me(&app, &app.kmd()).await.expect(200).body["role"], "kmd");
+    let oslo = me(&app, &app.municipality("0301")).await;
+    oslo.expect(200);
+    assert_eq!(oslo.body["municipality"], "0301");
+    assert!(
+        oslo.body["expires_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00")
+            || oslo.body["expires_at"].as_str().unwrap().ends_with('Z')
+    );
 }
+db_test!(each_role_reads_its_own_claims);
 
-db_test! {
-    async fn a_missing_or_malformed_authorization_is_401(app) {
-        app.get("/api/v1/me").await.expect(401);
-        for header in ["Bearer", "Bearer not.a.token", "Basic a2FyaTpwYXNz", "bearer"] {
-            app.call(Method::GET, "/api/v1/me").header("authorization", header).send().await.expect(401);
-        }
+async fn a_missing_or_malformed_authorization_is_401(app: TestApp) {
+    app.get("/api/v1/me").await.expect(401);
+    for header in [
+        "Bearer",
+        "Bearer not.a.token",
+        "Basic a2FyaTpwYXNz",
+        "bearer",
+    ] {
+        app.call(Method::GET, "/api/v1/me")
+            .header("authorization", header)
+            .send()
+            .await
+            .expect(401);
     }
 }
+db_test!(a_missing_or_malformed_authorization_is_401);
 
-db_test! {
-    async fn forged_and_invalid_tokens_are_refused_with_401(app) {
-        let now = chrono::Utc::now().timestamp();
-        let unsigned = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
-            URL_SAFE_NO_PAD.encode(claims().to_string())
-        );
-        let cases = [
-            ("alg none", unsigned),
-            ("another secret", hs256(&claims(), b"another-secret-that-is-also-32-bytes-long")),
-            ("wrong iss", hs256(&with(claims(), json!({"iss": "someone-else"})), SECRET.as_bytes())),
-            ("wrong aud", hs256(&with(claims(), json!({"aud": "another-api"})), SECRET.as_bytes())),
-            ("expired", hs256(&with(claims(), json!({"exp": now - 120})), SECRET.as_bytes())),
-            ("nbf in the future", hs256(&with(claims(), json!({"nbf": now + 300})), SECRET.as_bytes())),
-            ("no exp", hs256(&with(claims(), json!({"exp": null})), SECRET.as_bytes())),
-            ("no sub", hs256(&with(claims(), json!({"sub": null})), SECRET.as_bytes())),
-            ("empty sub", hs256(&with(claims(), json!({"sub": ""})), SECRET.as_bytes())),
-            ("unknown role", hs256(&with(claims(), json!({"role": "admin"})), SECRET.as_bytes())),
-            ("no role", hs256(&with(claims(), json!({"role": null})), SECRET.as_bytes())),
-            ("municipality role without municipality", hs256(&with(claims(), json!({"role": "municipality"})), SECRET.as_bytes())),
-            ("unknown municipality", hs256(&with(claims(), json!({"role": "municipality", "municipality": "9998"})), SECRET.as_bytes())),
-            ("malformed municipality", hs256(&with(claims(), json!({"role": "municipality", "municipality": "Oslo"})), SECRET.as_bytes())),
-            ("ks with a municipality", hs256(&with(claims(), json!({"municipality": "0301"})), SECRET.as_bytes())),
-        ];
-        for (case, token) in cases {
-            let reply = me(&app, &token).await;
-            assert_eq!(reply.status, 401, "{case}: {}", reply.text);
-            reply.expect(401);
-            assert!(!reply.text.contains(&token), "{case}: the token was echoed");
-        }
-        // Within the 30-second leeway an expired token still passes.
-        let just_expired = hs256(&with(claims(), json!({"exp": now - 5})), SECRET.as_bytes());
-        me(&app, &just_expired).await.expect(200);
+async fn forged_and_invalid_tokens_are_refused_with_401(app: TestApp) {
+    let now = chrono::Utc::now().timestamp();
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims().to_string())
+    );
+    let cases = [
+        ("alg none", unsigned),
+        (
+            "another secret",
+            hs256(&claims(), b"another-secret-that-is-also-32-bytes-long"),
+        ),
+        (
+            "wrong iss",
+            hs256(
+                &with(claims(), json!({"iss": "someone-else"})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "wrong aud",
+            hs256(
+                &with(claims(), json!({"aud": "another-api"})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "expired",
+            hs256(
+                &with(claims(), json!({"exp": now - 120})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "nbf in the future",
+            hs256(
+                &with(claims(), json!({"nbf": now + 300})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "no exp",
+            hs256(&with(claims(), json!({"exp": null})), SECRET.as_bytes()),
+        ),
+        (
+            "no sub",
+            hs256(&with(claims(), json!({"sub": null})), SECRET.as_bytes()),
+        ),
+        (
+            "empty sub",
+            hs256(&with(claims(), json!({"sub": ""})), SECRET.as_bytes()),
+        ),
+        (
+            "unknown role",
+            hs256(&with(claims(), json!({"role": "admin"})), SECRET.as_bytes()),
+        ),
+        (
+            "no role",
+            hs256(&with(claims(), json!({"role": null})), SECRET.as_bytes()),
+        ),
+        (
+            "municipality role without municipality",
+            hs256(
+                &with(claims(), json!({"role": "municipality"})),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "unknown municipality",
+            hs256(
+                &with(
+                    claims(),
+                    json!({"role": "municipality", "municipality": "9998"}),
+                ),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "malformed municipality",
+            hs256(
+                &with(
+                    claims(),
+                    json!({"role": "municipality", "municipality": "Oslo"}),
+                ),
+                SECRET.as_bytes(),
+            ),
+        ),
+        (
+            "ks with a municipality",
+            hs256(
+                &with(claims(), json!({"municipality": "0301"})),
+                SECRET.as_bytes(),
+            ),
+        ),
+    ];
+    for (case, token) in cases {
+        let reply = me(&app, &token).await;
+        assert_eq!(reply.status, 401, "{case}: {}", reply.text);
+        reply.expect(401);
+        assert!(!reply.text.contains(&token), "{case}: the token was echoed");
     }
+    // Within the 30-second leeway an expired token still passes.
+    let just_expired = hs256(&with(claims(), json!({"exp": now - 5})), SECRET.as_bytes());
+    me(&app, &just_expired).await.expect(200);
 }
+db_test!(forged_and_invalid_tokens_are_refused_with_401);
 
 fn pem_config(public_key: &str) -> JwtConfig {
     JwtConfig {
@@ -119,13 +216,7 @@ fn fixture(name: &str) -> String {
 #[tokio::test]
 async fn with_an_rs256_key_only_rs256_tokens_signed_by_its_pair_pass() {
     let app = TestApp::sqlite_with(pem_config("rs256-public.pem")).await;
-    let private = std::fs::read(fixture("rs256-private.pem")).unwrap();
-    let signed = jsonwebtoken::encode(
-        &Header::new(Algorithm::RS256),
-        &claims(),
-        &EncodingKey::from_rsa_pem(&private).unwrap(),
-    )
-    .unwrap();
+    let signed = rs256("rs256-private.pem");
     me(&app, &signed).await.expect(200);
 
     // An HS256 token, even one "signed" with the public key as the secret, is refused.
@@ -139,20 +230,8 @@ async fn with_an_rs256_key_only_rs256_tokens_signed_by_its_pair_pass() {
 #[tokio::test]
 async fn with_an_es256_key_es256_tokens_pass_and_rs256_ones_do_not() {
     let app = TestApp::sqlite_with(pem_config("es256-public.pem")).await;
-    let private = std::fs::read(fixture("es256-private.pem")).unwrap();
-    let signed = jsonwebtoken::encode(
-        &Header::new(Algorithm::ES256),
-        &claims(),
-        &EncodingKey::from_ec_pem(&private).unwrap(),
-    )
-    .unwrap();
+    let signed = es256("es256-private.pem");
     me(&app, &signed).await.expect(200);
-    let rsa = std::fs::read(fixture("rs256-private.pem")).unwrap();
-    let rs256 = jsonwebtoken::encode(
-        &Header::new(Algorithm::RS256),
-        &claims(),
-        &EncodingKey::from_rsa_pem(&rsa).unwrap(),
-    )
-    .unwrap();
+    let rs256 = rs256("rs256-private.pem");
     me(&app, &rs256).await.expect(401);
 }

@@ -1,6 +1,7 @@
 //! Black-box tests of the Digihjelpen API, driven through the same `app(...)` builder as the
 //! server. Database tests run on SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL.
 
+mod helpers;
 mod support;
 
 mod audit;

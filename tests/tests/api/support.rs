@@ -12,35 +12,40 @@ use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
 use poem::http::{HeaderMap, Method, StatusCode};
 use poem::test::TestClient;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
+
+mod postgres;
+
+use postgres::PostgresDatabase;
 
 pub const SECRET: &str = "a-test-secret-of-at-least-thirty-two-bytes";
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL (when
-/// `TEST_DATABASE_URL` is set), each on its own fresh database.
+/// Runs `async fn $name(app: TestApp)` as two tests, `$name::sqlite` and `$name::postgres`
+/// (when `TEST_DATABASE_URL` is set), each on its own fresh database:
+///
+/// ```ignore
+/// async fn the_15_counties_are_listed_in_order(app: TestApp) { ... }
+/// db_test!(the_15_counties_are_listed_in_order);
+/// ```
+///
+/// Attributes written before the name (`db_test!(#[ignore] name)`) go on both tests.
 #[macro_export]
 macro_rules! db_test {
-    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+    ($(#[$meta:meta])* $name:ident) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
             $(#[$meta])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::support::TestApp::sqlite().await;
-                $body
+                super::$name($crate::support::TestApp::sqlite().await).await;
             }
 
             $(#[$meta])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $crate::support::TestApp::postgres().await else {
-                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half skipped");
-                    return;
-                };
-                $body
+                if let Some(app) = $crate::support::TestApp::postgres().await {
+                    super::$name(app).await;
+                }
             }
         }
     };
@@ -51,7 +56,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub jwt: JwtConfig,
     _sqlite_dir: Option<tempfile::TempDir>,
-    postgres: Option<PostgresDatabase>,
+    _postgres: Option<PostgresDatabase>,
 }
 
 pub fn jwt_config() -> JwtConfig {
@@ -70,24 +75,36 @@ impl TestApp {
     pub async fn sqlite_with(jwt: JwtConfig) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-        Self::start(&url, jwt, Some(dir), None).await
+        let db = connect(&url).await;
+        Migrator::up(db.conn(), None).await.expect("migrations");
+        Self::start(db, jwt, Some(dir), None)
     }
 
+    /// A fresh app on a PostgreSQL database of its own, cloned from the migrated template
+    /// (see `postgres.rs`), or `None` without `TEST_DATABASE_URL`. With
+    /// `DIGIHJELPEN_REQUIRE_POSTGRES=1` (as `.ci/run` sets it) a missing URL panics
+    /// instead, so that CI cannot pass with the PostgreSQL half skipped.
     pub async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(
+                !postgres_required(),
+                "DIGIHJELPEN_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not: \
+                 the PostgreSQL half may not be skipped"
+            );
+            eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half skipped");
+            return None;
+        };
         let database = PostgresDatabase::create(&admin_url).await;
-        let url = database.url.clone();
-        Some(Self::start(&url, jwt_config(), None, Some(database)).await)
+        let db = connect(&database.url).await;
+        Some(Self::start(db, jwt_config(), None, Some(database)))
     }
 
-    async fn start(
-        url: &str,
+    fn start(
+        db: Db,
         jwt: JwtConfig,
         sqlite_dir: Option<tempfile::TempDir>,
         postgres: Option<PostgresDatabase>,
     ) -> Self {
-        let db = Db::connect_with(url, 4).await.expect("the test database");
-        Migrator::up(db.conn(), None).await.expect("migrations");
         let conn = db.conn().clone();
         let endpoint = app(
             AppState::new(db, &jwt),
@@ -98,7 +115,7 @@ impl TestApp {
             db: conn,
             jwt,
             _sqlite_dir: sqlite_dir,
-            postgres,
+            _postgres: postgres,
         }
     }
 
@@ -144,24 +161,7 @@ impl TestApp {
 
     /// Counts the rows of a table.
     pub async fn count(&self, table: &str) -> i64 {
-        let row = self
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                self.db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
-            .await
-            .expect("count query")
-            .expect("a row");
-        row.try_get::<i64>("", "n").expect("a count")
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(database) = self.postgres.take() {
-            database.drop_now();
-        }
+        crate::helpers::scalar(self, &format!("SELECT COUNT(*) AS n FROM {table}")).await
     }
 }
 
@@ -184,9 +184,33 @@ impl Call<'_> {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
+    /// `bearer` with a token; without one the call is anonymous.
+    pub fn bearer_opt(self, token: Option<&str>) -> Self {
+        match token {
+            Some(token) => self.bearer(token),
+            None => self,
+        }
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
         self
+    }
+
+    /// An `If-Match` header when there is a tag.
+    pub fn if_match(self, tag: Option<&str>) -> Self {
+        match tag {
+            Some(tag) => self.header("if-match", tag),
+            None => self,
+        }
+    }
+
+    /// An `Idempotency-Key` header when there is a key.
+    pub fn idempotency_key(self, key: Option<&str>) -> Self {
+        match key {
+            Some(key) => self.header("idempotency-key", key),
+            None => self,
+        }
     }
 
     pub fn json(mut self, body: Value) -> Self {
@@ -286,67 +310,13 @@ impl Reply {
     }
 }
 
-/// A database of its own on the PostgreSQL server, dropped when the test ends.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
+async fn connect(url: &str) -> Db {
+    Db::connect_with(url, 4).await.expect("the test database")
 }
 
-impl PostgresDatabase {
-    async fn create(admin_url: &str) -> Self {
-        let name = format!("dh_test_{}", uuid::Uuid::now_v7().simple());
-        let admin = Database::connect(admin_url)
-            .await
-            .expect("TEST_DATABASE_URL connects");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create a test database");
-        admin.close().await.ok();
-        let url = replace_database(admin_url, &name);
-        Self {
-            admin_url: admin_url.to_string(),
-            name,
-            url,
-        }
-    }
-
-    fn drop_now(self) {
-        // Drop runs outside the test's runtime, so this uses a runtime of its own.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async {
-                if let Ok(admin) = Database::connect(&self.admin_url).await {
-                    let _ = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                            self.name
-                        ))
-                        .await;
-                    admin.close().await.ok();
-                }
-            });
-        })
-        .join()
-        .ok();
-    }
-}
-
-/// The URL with its database name replaced, keeping any query string.
-fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = match base.rfind('/') {
-        Some(slash) if slash > "postgres://".len() => &base[..slash],
-        _ => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
+/// Whether `DIGIHJELPEN_REQUIRE_POSTGRES` asks for the PostgreSQL half (any value but empty
+/// or `0`).
+fn postgres_required() -> bool {
+    std::env::var("DIGIHJELPEN_REQUIRE_POSTGRES")
+        .is_ok_and(|value| !value.is_empty() && value != "0")
 }
