@@ -154,7 +154,8 @@ async fn a_location_is_read_with_an_etag_and_revalidated(app: TestApp) {
         .send()
         .await
         .expect(304);
-    app.get("/api/v1/locations/not-a-uuid").await.expect(404);
+    // A malformed id is a malformed request; a well-formed id of nothing is not found.
+    app.get("/api/v1/locations/not-a-uuid").await.expect(400);
     app.get("/api/v1/locations/01890000-0000-7000-8000-000000000000")
         .await
         .expect(404);

@@ -216,7 +216,17 @@ async fn only_the_municipality_or_ks_changes_opening_hours(app: TestApp) {
         .json(json!({"opens_on_holidays": false, "rules": []}))
         .send()
         .await
-        .expect(404);
+        .expect(400);
+    app.call(
+        Method::PUT,
+        "/api/v1/locations/01890000-0000-7000-8000-000000000000/opening-hours",
+    )
+    .bearer(&app.ks())
+    .header("if-match", "\"1\"")
+    .json(json!({"opens_on_holidays": false, "rules": []}))
+    .send()
+    .await
+    .expect(404);
 }
 db_test!(only_the_municipality_or_ks_changes_opening_hours);
 

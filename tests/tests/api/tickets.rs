@@ -575,18 +575,22 @@ async fn bad_messages_are_refused_and_change_nothing(app: TestApp) {
     )
     .await
     .expect(403);
-    for bad_id in ["not-a-uuid", "0193c8a0-0000-7000-8000-000000000000"] {
+    // A malformed id is a malformed request (400); a well-formed id of nothing is 404.
+    for (bad_id, status) in [
+        ("not-a-uuid", 400),
+        ("0193c8a0-0000-7000-8000-000000000000", 404),
+    ] {
         post_message(&app, &oslo, bad_id, None, json!({"body": "x"}))
             .await
-            .expect(404);
+            .expect(status);
         get(
             &app,
             Some(&oslo),
             &format!("/api/v1/tickets/{bad_id}/messages"),
         )
         .await
-        .expect(404);
-        read(&app, &oslo, bad_id).await.expect(404);
+        .expect(status);
+        read(&app, &oslo, bad_id).await.expect(status);
         patch(
             &app,
             &app.ks(),
@@ -595,7 +599,7 @@ async fn bad_messages_are_refused_and_change_nothing(app: TestApp) {
             json!({"priority": "low"}),
         )
         .await
-        .expect(404);
+        .expect(status);
     }
     post_message(&app, &oslo, &id, Some("bad key"), json!({"body": "x"}))
         .await

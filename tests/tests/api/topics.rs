@@ -497,7 +497,7 @@ async fn a_location_offers_topics_replaced_as_a_whole_with_if_match(app: TestApp
     .expect(404);
     put_topics(&app, &app.ks(), "not-an-id", 1, topics.clone())
         .await
-        .expect(404);
+        .expect(400);
     put_topics(&app, &app.ks(), &id, 1, json!("getting-online"))
         .await
         .expect(400);
@@ -927,7 +927,7 @@ async fn resources_refuse_other_roles_and_bad_input_storing_nothing(app: TestApp
         .json(change.clone())
         .send()
         .await
-        .expect(404);
+        .expect(400);
     let nulls = app
         .call(Method::PATCH, &path)
         .bearer(&app.ks())
