@@ -5,7 +5,7 @@
 /// Declares a wire enum stored as its snake_case name, with `as_str`, `from_name` (for text
 /// from a request: `None` when unknown) and `from_stored` (for text from the database).
 ///
-/// ```ignore
+/// ```text
 /// stored_enum! {
 ///     /// Who hosts the location.
 ///     HostType { Library = "library", Other = "other" }
