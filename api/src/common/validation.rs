@@ -105,6 +105,12 @@ impl Fields {
         ok.then_some(parsed)
     }
 
+    /// Whether `field` has been refused already, so that a rule tying it to other fields
+    /// is not checked against a value the request did not validly give.
+    pub fn refused(&self, field: &str) -> bool {
+        self.0.iter().any(|error| error.field == field)
+    }
+
     /// A 422 listing every invalid field, if there is any.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
@@ -148,6 +154,14 @@ mod tests {
         };
         let named: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(named, ["b", "f", "h"]);
+    }
+
+    #[test]
+    fn a_refused_field_is_known_as_refused() {
+        let mut fields = Fields::default();
+        fields.add("title", "is too long");
+        assert!(fields.refused("title"));
+        assert!(!fields.refused("ends_at"));
     }
 
     #[test]

@@ -168,10 +168,10 @@ impl LocationsApi {
         body: Json<LocationChanges>,
     ) -> Result<LocationUpdated, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
         let id = id.0;
-        let changes = rules::checked_changes(body.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &current.municipality_number)?;
+        let changes = rules::checked_changes(body.0)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         let changed = changes.changed();
         let fields = changes.apply_to(store::current_fields(&tx, &current).await?);

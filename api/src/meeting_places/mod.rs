@@ -163,11 +163,15 @@ impl MeetingPlacesApi {
     ) -> Result<MeetingPlaceResponse, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
         let caller = &auth.0;
         policy::manage_meeting_places(caller)?;
-        let requested = rules::parse_changes(body.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find_row(&tx, id.0).await?;
+        let counties = store::known_counties(&tx, &body.0).await?;
+        let stored = store::fields_of(&tx, &current).await?;
+        // Every field, alone and against the stored meeting place, is checked before
+        // `If-Match`, so that one 422 names them all.
+        let update = rules::changes(stored, body.0, &counties)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
-        let update = rules::plan_update(store::fields_of(&tx, &current).await?, requested)?;
+        rules::may_change(&update)?;
         let updated = store::update(&tx, caller, &current, &update).await?;
         tx.commit().await?;
         let tag = etag(updated.version);

@@ -2,7 +2,7 @@
 //! move to, what an update changes and whether it is allowed, and when municipalities may
 //! register. Pure functions over plain values; the writes are in `store`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -133,27 +133,48 @@ fn second(instant: DateTime<Utc>) -> DateTime<Utc> {
     instant.trunc_subsecs(0)
 }
 
+/// Whether none of `names` has been refused alone: a rule tying fields together is checked
+/// only then, so that no field is named twice or for a value it was not given.
+fn valid(fields: &Fields, names: &[&str]) -> bool {
+    names.iter().all(|name| !fields.refused(name))
+}
+
 /// The rules that tie fields together.
 fn check_together(m: &MeetingPlaceFields, fields: &mut Fields) {
+    check_schedule_and_venue(m, fields);
+    check_cancellation(m, fields);
+}
+
+/// The venue or link the format needs, and the order of deadline, start and end.
+fn check_schedule_and_venue(m: &MeetingPlaceFields, fields: &mut Fields) {
     let needs_venue = matches!(m.format, MeetingFormat::InPerson | MeetingFormat::Hybrid);
     let needs_url = matches!(m.format, MeetingFormat::Online | MeetingFormat::Hybrid);
-    if needs_venue && m.venue_address.is_none() {
+    if needs_venue && m.venue_address.is_none() && valid(fields, &["format", "venue_address"]) {
         fields.add(
             "venue_address",
             format!("is required for the format {}", m.format.as_str()),
         );
     }
-    if needs_url && m.online_url.is_none() {
+    if needs_url && m.online_url.is_none() && valid(fields, &["format", "online_url"]) {
         fields.add(
             "online_url",
             format!("is required for the format {}", m.format.as_str()),
         );
     }
-    if m.ends_at <= m.starts_at {
+    if m.ends_at <= m.starts_at && valid(fields, &["starts_at", "ends_at"]) {
         fields.add("ends_at", "must be after starts_at");
     }
-    if m.registration_deadline >= m.starts_at {
+    if m.registration_deadline >= m.starts_at
+        && valid(fields, &["starts_at", "registration_deadline"])
+    {
         fields.add("registration_deadline", "must be before starts_at");
+    }
+}
+
+/// A cancelled meeting place says why, and only a cancelled one.
+fn check_cancellation(m: &MeetingPlaceFields, fields: &mut Fields) {
+    if !valid(fields, &["status", "cancellation_reason"]) {
+        return;
     }
     match (m.status, &m.cancellation_reason) {
         (MeetingPlaceStatus::Cancelled, None) => fields.add(
@@ -229,27 +250,6 @@ pub fn validate_new(body: &NewMeetingPlace) -> Result<MeetingPlaceFields, ApiErr
     Ok(new)
 }
 
-/// The changes of an update, each field checked alone: `None` leaves a field as it is, and
-/// for an optional field `Some(None)` clears it.
-#[derive(Debug)]
-pub struct RequestedChanges {
-    /// The fields the body names, in the order of the body's schema.
-    changed: Vec<&'static str>,
-    title: Option<String>,
-    description: Option<String>,
-    counties: Option<Vec<String>>,
-    organisers: Option<Vec<Organiser>>,
-    format: Option<MeetingFormat>,
-    venue_address: Option<Option<String>>,
-    online_url: Option<Option<String>>,
-    starts_at: Option<DateTime<Utc>>,
-    ends_at: Option<DateTime<Utc>>,
-    capacity: Option<i32>,
-    registration_deadline: Option<DateTime<Utc>>,
-    status: Option<MeetingPlaceStatus>,
-    cancellation_reason: Option<Option<String>>,
-}
-
 fn named_fields(body: &MeetingPlaceChanges) -> Vec<&'static str> {
     [
         ("title", body.title.is_undefined()),
@@ -278,45 +278,23 @@ fn named_fields(body: &MeetingPlaceChanges) -> Vec<&'static str> {
     .collect()
 }
 
-/// Checks each changed field on its own, before anything is read: every invalid field is
-/// named at once, and a body that names no field is refused.
-pub fn parse_changes(body: MeetingPlaceChanges) -> Result<RequestedChanges, ApiError> {
-    let changed = named_fields(&body);
-    if changed.is_empty() {
-        return Err(ApiError::invalid("body", "names no field to change"));
+/// Counties a change names, checked alone and then against the counties there are.
+fn changed_counties(
+    f: &mut Fields,
+    counties: Vec<Text>,
+    known_counties: &HashSet<String>,
+) -> Option<Vec<String>> {
+    let counties = f.check("counties", parse_counties(&counties))?;
+    match counties.iter().find(|n| !known_counties.contains(*n)) {
+        Some(unknown) => {
+            f.add("counties", format!("there is no county {unknown}"));
+            None
+        }
+        None => Some(counties),
     }
-    let mut f = Fields::default();
-    let requested = RequestedChanges {
-        changed,
-        title: f.check_required_patch("title", body.title, |v| bounded(v, 200)),
-        description: f.check_required_patch("description", body.description, |v| bounded(v, 4000)),
-        counties: f
-            .required("counties", body.counties)
-            .and_then(|v| f.check("counties", parse_counties(&v))),
-        organisers: f
-            .required("organisers", body.organisers)
-            .and_then(|v| f.check("organisers", parse_organisers(&v))),
-        format: f.required("format", body.format),
-        venue_address: f.check_patch("venue_address", body.venue_address, |v| bounded(v, 300)),
-        online_url: f.check_patch("online_url", body.online_url, parse_url),
-        starts_at: f.required("starts_at", body.starts_at).map(second),
-        ends_at: f.required("ends_at", body.ends_at).map(second),
-        capacity: f
-            .required("capacity", body.capacity)
-            .and_then(|v| f.check("capacity", parse_capacity(v))),
-        registration_deadline: f
-            .required("registration_deadline", body.registration_deadline)
-            .map(second),
-        status: f.required("status", body.status),
-        cancellation_reason: f.check_patch("cancellation_reason", body.cancellation_reason, |v| {
-            bounded(v, 500)
-        }),
-    };
-    f.finish()?;
-    Ok(requested)
 }
 
-/// An allowed update: the meeting place as it will be stored, and what changed.
+/// A checked update: the meeting place as it will be stored, and what changed.
 #[derive(Debug)]
 pub struct Update {
     pub fields: MeetingPlaceFields,
@@ -344,56 +322,112 @@ impl Update {
     }
 }
 
-/// What an update changes, and whether it is allowed: a cancelled or completed meeting place
-/// no longer changes, the status follows [`transition`], and the fields as they will be must
-/// hold together. Room for the registrations already made is checked by the write itself.
-pub fn plan_update(
+/// What an update changes, every field checked at once: each on its own, its counties
+/// against the counties there are (`known_counties`, those of the named ones that exist),
+/// and all of them together with the stored fields they leave as they are (an end before
+/// the stored start, a venue the stored format needs), so one 422 names them all. Whether
+/// the stored meeting place may take it is [`may_change`]'s; room for the registrations
+/// already made is checked by the write itself.
+pub fn changes(
     current: MeetingPlaceFields,
-    requested: RequestedChanges,
+    body: MeetingPlaceChanges,
+    known_counties: &HashSet<String>,
 ) -> Result<Update, ApiError> {
+    let changed = named_fields(&body);
+    if changed.is_empty() {
+        return Err(ApiError::invalid("body", "names no field to change"));
+    }
     let previous_status = current.status;
-    if matches!(
+    let mut f = Fields::default();
+    let mut next = current;
+    set_named_fields(&mut next, body, known_counties, &mut f);
+    check_schedule_and_venue(&next, &mut f);
+    // The reason is checked against a status the stored one may move to; any other status
+    // is refused by `may_change`, and a reason would be named for the wrong cause.
+    if transition(previous_status, next.status).is_ok() {
+        check_cancellation(&next, &mut f);
+    }
+    f.finish()?;
+    Ok(Update {
+        fields: next,
+        changed,
         previous_status,
+    })
+}
+
+/// Each field a change names, checked on its own and set on `next` when valid; an invalid
+/// one is noted in `f` and leaves `next` as it was.
+fn set_named_fields(
+    next: &mut MeetingPlaceFields,
+    body: MeetingPlaceChanges,
+    known_counties: &HashSet<String>,
+    f: &mut Fields,
+) {
+    if let Some(v) = f.check_required_patch("title", body.title, |v| bounded(v, 200)) {
+        next.title = v;
+    }
+    if let Some(v) = f.check_required_patch("description", body.description, |v| bounded(v, 4000)) {
+        next.description = v;
+    }
+    if let Some(v) = f
+        .required("counties", body.counties)
+        .and_then(|v| changed_counties(f, v, known_counties))
+    {
+        next.counties = v;
+    }
+    if let Some(v) = f
+        .required("organisers", body.organisers)
+        .and_then(|v| f.check("organisers", parse_organisers(&v)))
+    {
+        next.organisers = v;
+    }
+    next.format = f.required("format", body.format).unwrap_or(next.format);
+    if let Some(v) = f.check_patch("venue_address", body.venue_address, |v| bounded(v, 300)) {
+        next.venue_address = v;
+    }
+    if let Some(v) = f.check_patch("online_url", body.online_url, parse_url) {
+        next.online_url = v;
+    }
+    next.starts_at = f
+        .required("starts_at", body.starts_at)
+        .map_or(next.starts_at, second);
+    next.ends_at = f
+        .required("ends_at", body.ends_at)
+        .map_or(next.ends_at, second);
+    if let Some(v) = f
+        .required("capacity", body.capacity)
+        .and_then(|v| f.check("capacity", parse_capacity(v)))
+    {
+        next.capacity = v;
+    }
+    next.registration_deadline = f
+        .required("registration_deadline", body.registration_deadline)
+        .map_or(next.registration_deadline, second);
+    next.status = f.required("status", body.status).unwrap_or(next.status);
+    if let Some(v) = f.check_patch("cancellation_reason", body.cancellation_reason, |v| {
+        bounded(v, 500)
+    }) {
+        next.cancellation_reason = v;
+    }
+}
+
+/// Whether the stored meeting place takes a checked update: a cancelled or completed one no
+/// longer changes, and a new status follows [`transition`]. The answer is a 422 on `status`.
+pub fn may_change(update: &Update) -> Result<(), ApiError> {
+    let from = update.previous_status;
+    if matches!(
+        from,
         MeetingPlaceStatus::Cancelled | MeetingPlaceStatus::Completed
     ) {
         return Err(ApiError::invalid(
             "status",
             format!(
                 "the meeting place is {}: it can no longer be changed",
-                previous_status.as_str()
+                from.as_str()
             ),
         ));
     }
-    let mut f = Fields::default();
-    let mut next = current;
-    let r = requested;
-    if let Some(to) = r.status {
-        match transition(previous_status, to) {
-            Ok(()) => next.status = to,
-            Err(message) => f.add("status", message),
-        }
-    }
-    next.title = r.title.unwrap_or(next.title);
-    next.description = r.description.unwrap_or(next.description);
-    next.counties = r.counties.unwrap_or(next.counties);
-    next.organisers = r.organisers.unwrap_or(next.organisers);
-    next.format = r.format.unwrap_or(next.format);
-    next.venue_address = r.venue_address.unwrap_or(next.venue_address);
-    next.online_url = r.online_url.unwrap_or(next.online_url);
-    next.starts_at = r.starts_at.unwrap_or(next.starts_at);
-    next.ends_at = r.ends_at.unwrap_or(next.ends_at);
-    next.capacity = r.capacity.unwrap_or(next.capacity);
-    next.registration_deadline = r
-        .registration_deadline
-        .unwrap_or(next.registration_deadline);
-    next.cancellation_reason = r.cancellation_reason.unwrap_or(next.cancellation_reason);
-    check_together(&next, &mut f);
-    f.finish()?;
-    Ok(Update {
-        fields: next,
-        changed: r.changed,
-        previous_status,
-    })
+    transition(from, update.fields.status).map_err(|message| ApiError::invalid("status", message))
 }
 
 #[cfg(test)]
@@ -434,8 +468,21 @@ mod tests {
         }
     }
 
+    /// The counties of Norway a change may name.
+    fn counties() -> HashSet<String> {
+        [
+            "03", "11", "15", "18", "31", "32", "33", "34", "39", "40", "42", "46", "50", "55",
+            "56",
+        ]
+        .map(String::from)
+        .into()
+    }
+
+    /// A change checked as the operation checks it: its fields, then the stored state.
     fn plan(current: MeetingPlaceFields, body: MeetingPlaceChanges) -> Result<Update, ApiError> {
-        plan_update(current, parse_changes(body)?)
+        let update = changes(current, body, &counties())?;
+        may_change(&update)?;
+        Ok(update)
     }
 
     #[test]
@@ -579,7 +626,7 @@ mod tests {
 
     #[test]
     fn an_update_that_names_no_field_is_refused() {
-        assert_eq!(invalid_fields(parse_changes(nothing())), ["body"]);
+        assert_eq!(invalid_fields(plan(stored(Open), nothing())), ["body"]);
     }
 
     #[test]
@@ -591,9 +638,10 @@ mod tests {
             venue_address: MaybeUndefined::Null,
             ..nothing()
         };
+        // The stored format is hybrid, so clearing the venue is refused in the same answer.
         assert_eq!(
-            invalid_fields(parse_changes(body)),
-            ["title", "capacity", "status"]
+            invalid_fields(plan(stored(Open), body)),
+            ["title", "capacity", "status", "venue_address"]
         );
         let online = MeetingPlaceChanges {
             format: MaybeUndefined::Value(MeetingFormat::Online),
@@ -603,6 +651,76 @@ mod tests {
         let update = plan(stored(Open), online).unwrap();
         assert_eq!(update.fields.venue_address, None);
         assert_eq!(update.fields.format, MeetingFormat::Online);
+    }
+
+    #[test]
+    fn a_change_names_a_bad_field_and_one_that_does_not_fit_the_stored_fields_at_once() {
+        let current = stored(Open);
+        let body = MeetingPlaceChanges {
+            title: MaybeUndefined::Value(Text("x".repeat(201))),
+            ends_at: MaybeUndefined::Value(current.starts_at - chrono::Duration::hours(1)),
+            ..nothing()
+        };
+        assert_eq!(invalid_fields(plan(current, body)), ["title", "ends_at"]);
+    }
+
+    #[test]
+    fn a_venue_the_stored_format_needs_and_an_unknown_county_are_named_with_the_rest() {
+        let body = MeetingPlaceChanges {
+            counties: MaybeUndefined::Value(texts(&["03", "99"])),
+            venue_address: MaybeUndefined::Null,
+            capacity: MaybeUndefined::Value(0),
+            ..nothing()
+        };
+        let refused = changes(stored(Open), body, &counties()).unwrap_err();
+        let ApiError::Validation(errors) = &refused else {
+            panic!("expected a 422, got {refused:?}");
+        };
+        assert_eq!(errors[0].message, "there is no county 99");
+        assert_eq!(
+            invalid_fields(Err::<(), _>(refused)),
+            ["counties", "capacity", "venue_address"]
+        );
+    }
+
+    #[test]
+    fn a_field_refused_alone_is_not_named_again_by_a_rule_that_ties_it_to_others() {
+        let mut current = stored(Open);
+        current.format = MeetingFormat::Online;
+        current.venue_address = None;
+        let body = MeetingPlaceChanges {
+            format: MaybeUndefined::Value(MeetingFormat::InPerson),
+            venue_address: MaybeUndefined::Value(Text("x".repeat(301))),
+            starts_at: MaybeUndefined::Null,
+            ..nothing()
+        };
+        assert_eq!(
+            invalid_fields(plan(current, body)),
+            ["venue_address", "starts_at"]
+        );
+    }
+
+    #[test]
+    fn field_errors_come_before_the_stored_status_is_asked() {
+        let body = MeetingPlaceChanges {
+            title: MaybeUndefined::Value(Text(" ".into())),
+            status: MaybeUndefined::Value(Planned),
+            ..nothing()
+        };
+        assert_eq!(
+            invalid_fields(changes(stored(Completed), body, &counties())),
+            ["title"]
+        );
+    }
+
+    #[test]
+    fn a_status_the_stored_one_cannot_move_to_is_refused_for_itself_not_for_the_reason() {
+        let body = MeetingPlaceChanges {
+            status: MaybeUndefined::Value(Planned),
+            ..nothing()
+        };
+        let update = changes(stored(Cancelled), body, &counties()).unwrap();
+        assert_eq!(invalid_fields(may_change(&update)), ["status"]);
     }
 
     #[test]

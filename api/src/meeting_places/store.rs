@@ -1,9 +1,10 @@
 //! Reading and writing meeting places. Each function takes `&impl ConnectionTrait`, so it
 //! runs in the caller's transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -14,7 +15,8 @@ use uuid::Uuid;
 use entity::{county, meeting_place, meeting_place_county};
 
 use super::model::{
-    MeetingFormat, MeetingPlace, MeetingPlaceFields, MeetingPlaceStatus, organisers_column,
+    MeetingFormat, MeetingPlace, MeetingPlaceChanges, MeetingPlaceFields, MeetingPlaceStatus,
+    organisers_column,
 };
 use super::rules::Update;
 use crate::audit;
@@ -183,6 +185,24 @@ pub async fn upcoming(
     Ok(query.all(conn).await?)
 }
 
+/// Which of the counties a change names exist, so that its rules name those that do not.
+pub async fn known_counties(
+    conn: &impl ConnectionTrait,
+    changes: &MeetingPlaceChanges,
+) -> Result<HashSet<String>, ApiError> {
+    let MaybeUndefined::Value(named) = &changes.counties else {
+        return Ok(HashSet::new());
+    };
+    let numbers = named.iter().filter_map(|n| CountyNumber::parse(n).ok());
+    Ok(county::Entity::find()
+        .filter(county::Column::Number.is_in(numbers.map(CountyNumber::into_inner)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| c.number)
+        .collect())
+}
+
 /// 422 naming the first of `numbers` that is no county.
 async fn require_counties(conn: &impl ConnectionTrait, numbers: &[String]) -> Result<(), ApiError> {
     let known: Vec<String> = county::Entity::find()
@@ -270,9 +290,9 @@ pub async fn create(
     find(conn, id).await
 }
 
-/// Writes an allowed update over the version `current` was read at, audited: 422 for a
-/// county that does not exist, 412 when someone else changed the meeting place first, and
-/// 422 when the capacity would fall below the participants registered.
+/// Writes an allowed update over the version `current` was read at, audited: 412 when
+/// someone else changed the meeting place first, and 422 when the capacity would fall below
+/// the participants registered.
 pub async fn update(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -280,9 +300,6 @@ pub async fn update(
     update: &Update,
 ) -> Result<MeetingPlace, ApiError> {
     let id = current.id;
-    if update.changes_counties() {
-        require_counties(conn, &update.fields.counties).await?;
-    }
     let mut row = meeting_place::ActiveModel {
         updated_at: Set(Utc::now()),
         ..Default::default()

@@ -13,7 +13,7 @@ use crate::auth::{BearerAuth, policy};
 use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
-use crate::http::preconditions::etag;
+use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
@@ -144,9 +144,15 @@ impl MunicipalitiesApi {
     {
         let caller = &auth.0;
         rules::may_change(caller, &number.0, &body.0)?;
-        let changes = rules::check_changes(body.0)?;
         let tx = state.db.begin_write().await?;
-        let updated = store::update(&tx, caller, &number.0, if_match.0.as_deref(), changes).await?;
+        let current = store::find_model(&tx, &number.0).await?;
+        let stored = store::stored_for_change(&tx, &body.0).await?;
+        // Every field, a new county against the stored number included, is checked before
+        // `If-Match`, so that one 422 names them all.
+        let changes = rules::checked_changes(&current.number, body.0, &stored)?;
+        check_if_match(if_match.0.as_deref(), current.version)?;
+        rules::organization_number_free(&current.number, &changes, &stored)?;
+        let updated = store::update(&tx, caller, &current, changes).await?;
         tx.commit().await?;
         let tag = etag(updated.version);
         Ok(MunicipalityUpdated::Ok(Json(Box::new(updated)), tag))

@@ -159,8 +159,14 @@ impl ChangeSet {
     }
 }
 
-/// Checks every field of a change; a 422 names each bad one, or the body when it names none.
-pub fn check_changes(changes: MunicipalityChanges) -> Result<ChangeSet, ApiError> {
+/// Checks every field of a change to municipality `number`, each on its own and a new county
+/// against what is stored (it must exist and be the first two digits of the number), so one
+/// 422 names them all, or the body when it names no field.
+pub fn checked_changes(
+    number: &str,
+    changes: MunicipalityChanges,
+    stored: &Stored,
+) -> Result<ChangeSet, ApiError> {
     if names_no_field(&changes) {
         return Err(ApiError::invalid("body", "names no field to change"));
     }
@@ -183,14 +189,23 @@ pub fn check_changes(changes: MunicipalityChanges) -> Result<ChangeSet, ApiError
             OrganizationNumber::parse,
         ),
         name: fields.check_required_patch("name", changes.name, parse_name),
-        county_number: fields.check_required_patch(
-            "county_number",
-            changes.county_number,
-            CountyNumber::parse,
-        ),
+        county_number: fields
+            .check_required_patch("county_number", changes.county_number, CountyNumber::parse)
+            .and_then(|county| fields.check("county_number", county_of(number, county, stored))),
     };
     fields.finish()?;
     Ok(checked)
+}
+
+/// A new county of municipality `number`: one that exists, and begins the number.
+fn county_of(number: &str, county: CountyNumber, stored: &Stored) -> Result<CountyNumber, String> {
+    if !stored.county_exists {
+        Err(no_such_county(&county))
+    } else if !number.starts_with(county.as_str()) {
+        Err("must be the first two digits of the municipality number".into())
+    } else {
+        Ok(county)
+    }
 }
 
 fn names_no_field(changes: &MunicipalityChanges) -> bool {
@@ -209,11 +224,8 @@ pub struct Stored {
     pub organization_holder: Option<String>,
 }
 
-fn no_such_county(county: &CountyNumber) -> ApiError {
-    ApiError::invalid(
-        "county_number",
-        format!("there is no county {}", county.as_str()),
-    )
+fn no_such_county(county: &CountyNumber) -> String {
+    format!("there is no county {}", county.as_str())
 }
 
 /// 409 when the organisation number belongs to another municipality than `number`.
@@ -245,26 +257,21 @@ pub fn allow_new(
         )));
     }
     if !stored.county_exists {
-        return Err(no_such_county(&new.county_number));
+        return Err(ApiError::invalid(
+            "county_number",
+            no_such_county(&new.county_number),
+        ));
     }
     organization_number_is_free(number, new.organization_number.as_ref(), stored)
 }
 
-/// Whether a checked change to municipality `number` fits what is stored: a new county must
-/// exist and be the first two digits of the number (422), a new organisation number must
-/// not belong to another municipality (409).
-pub fn allow_change(number: &str, changes: &ChangeSet, stored: &Stored) -> Result<(), ApiError> {
-    if let Some(county) = &changes.county_number {
-        if !stored.county_exists {
-            return Err(no_such_county(county));
-        }
-        if !number.starts_with(county.as_str()) {
-            return Err(ApiError::invalid(
-                "county_number",
-                "must be the first two digits of the municipality number",
-            ));
-        }
-    }
+/// Whether a checked change to municipality `number` fits what is stored: a new
+/// organisation number must not belong to another municipality (409).
+pub fn organization_number_free(
+    number: &str,
+    changes: &ChangeSet,
+    stored: &Stored,
+) -> Result<(), ApiError> {
     organization_number_is_free(number, changes.new_organization_number(), stored)
 }
 
@@ -455,6 +462,11 @@ mod tests {
         assert_eq!(status(allow_new(&new, false, &held)), 409);
     }
 
+    /// A change to Oslo (0301), checked with nothing stored in its way.
+    fn check(changes: MunicipalityChanges) -> Result<ChangeSet, ApiError> {
+        checked_changes("0301", changes, &nothing_stored())
+    }
+
     #[test]
     fn a_change_names_every_bad_field_in_the_order_of_the_body() {
         let bad = MunicipalityChanges {
@@ -466,7 +478,7 @@ mod tests {
             organization_number: text("958935421"),
         };
         assert_eq!(
-            invalid_fields(check_changes(bad).unwrap_err()),
+            invalid_fields(check(bad).unwrap_err()),
             [
                 "website",
                 "digihjelp_email",
@@ -480,10 +492,7 @@ mod tests {
 
     #[test]
     fn a_change_that_names_no_field_is_refused() {
-        assert_eq!(
-            invalid_fields(check_changes(nothing()).unwrap_err()),
-            ["body"]
-        );
+        assert_eq!(invalid_fields(check(nothing()).unwrap_err()), ["body"]);
     }
 
     #[test]
@@ -492,19 +501,19 @@ mod tests {
             website: MaybeUndefined::Null,
             ..nothing()
         };
-        let changes = check_changes(clear).unwrap();
+        let changes = check(clear).unwrap();
         assert!(matches!(changes.website, Some(None)));
         assert_eq!(changes.fields(), ["website"]);
         let unname = MunicipalityChanges {
             name: MaybeUndefined::Null,
             ..nothing()
         };
-        assert_eq!(invalid_fields(check_changes(unname).unwrap_err()), ["name"]);
+        assert_eq!(invalid_fields(check(unname).unwrap_err()), ["name"]);
     }
 
     #[test]
     fn the_change_set_lists_its_fields_in_a_fixed_order() {
-        let changes = check_changes(MunicipalityChanges {
+        let changes = check(MunicipalityChanges {
             county_number: text("03"),
             website: text("https://a.no"),
             name: text("Oslo - Oslove"),
@@ -516,32 +525,44 @@ mod tests {
 
     #[test]
     fn a_municipality_moves_only_to_an_existing_county_that_begins_its_number() {
-        let move_to = |county: &str| {
-            check_changes(MunicipalityChanges {
+        let move_to = |county: &str, stored: &Stored| {
+            let changes = MunicipalityChanges {
                 county_number: text(county),
                 ..nothing()
-            })
-            .unwrap()
+            };
+            checked_changes("0301", changes, stored)
         };
-        assert_eq!(
-            status(allow_change("0301", &move_to("03"), &nothing_stored())),
-            200
-        );
-        assert_eq!(
-            status(allow_change("0301", &move_to("11"), &nothing_stored())),
-            422
-        );
+        assert!(move_to("03", &nothing_stored()).is_ok());
+        let elsewhere = move_to("11", &nothing_stored()).unwrap_err();
+        assert_eq!(invalid_fields(elsewhere), ["county_number"]);
         let no_county = Stored {
             county_exists: false,
             ..nothing_stored()
         };
-        let refused = allow_change("0301", &move_to("07"), &no_county).unwrap_err();
-        assert_eq!(invalid_fields(refused), ["county_number"]);
+        let Err(ApiError::Validation(errors)) = move_to("07", &no_county) else {
+            panic!("expected a 422");
+        };
+        assert_eq!(errors[0].field, "county_number");
+        assert_eq!(errors[0].message, "there is no county 07");
+    }
+
+    #[test]
+    fn a_bad_field_and_a_county_that_does_not_begin_the_stored_number_are_named_at_once() {
+        let changes = MunicipalityChanges {
+            website: text("oslo.kommune.no"),
+            name: text(&"x".repeat(101)),
+            county_number: text("11"),
+            ..nothing()
+        };
+        assert_eq!(
+            invalid_fields(check(changes).unwrap_err()),
+            ["website", "name", "county_number"]
+        );
     }
 
     #[test]
     fn an_organization_number_held_by_another_municipality_is_a_conflict() {
-        let changes = check_changes(MunicipalityChanges {
+        let changes = check(MunicipalityChanges {
             organization_number: text("964965226"),
             ..nothing()
         })
@@ -550,17 +571,9 @@ mod tests {
             organization_holder: Some(holder.into()),
             ..nothing_stored()
         };
-        assert_eq!(
-            status(allow_change("0301", &changes, &held_by("1103"))),
-            409
-        );
-        assert_eq!(
-            status(allow_change("0301", &changes, &held_by("0301"))),
-            200
-        );
-        assert_eq!(
-            status(allow_change("0301", &changes, &nothing_stored())),
-            200
-        );
+        let free = |stored: &Stored| status(organization_number_free("0301", &changes, stored));
+        assert_eq!(free(&held_by("1103")), 409);
+        assert_eq!(free(&held_by("0301")), 200);
+        assert_eq!(free(&nothing_stored()), 200);
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
+use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -11,7 +12,7 @@ use sea_orm::{
 
 use entity::{county, municipality};
 
-use super::model::Municipality;
+use super::model::{Municipality, MunicipalityChanges};
 use super::rules::{self, ChangeSet, Stored, ValidNewMunicipality};
 use crate::audit;
 use crate::auth::Caller;
@@ -22,7 +23,7 @@ use crate::common::values::{
 use crate::counties;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
-use crate::http::preconditions::{check_if_match, update_versioned};
+use crate::http::preconditions::update_versioned;
 use crate::locations::store::offering_municipalities;
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::Municipality;
@@ -114,7 +115,8 @@ pub async fn find(conn: &impl ConnectionTrait, number: &str) -> Result<Municipal
     Ok(found)
 }
 
-async fn find_model(
+/// The stored municipality with `number`; 404 for a malformed or unknown one.
+pub async fn find_model(
     conn: &impl ConnectionTrait,
     number: &str,
 ) -> Result<municipality::Model, ApiError> {
@@ -179,6 +181,23 @@ async fn stored(
     })
 }
 
+/// What is stored about the county and the organisation number a change names, each read
+/// only when it is well formed (the rules name a malformed one).
+pub async fn stored_for_change(
+    conn: &impl ConnectionTrait,
+    changes: &MunicipalityChanges,
+) -> Result<Stored, ApiError> {
+    let county = match &changes.county_number {
+        MaybeUndefined::Value(county) => CountyNumber::parse(county).ok(),
+        _ => None,
+    };
+    let organization_number = match &changes.organization_number {
+        MaybeUndefined::Value(org) => OrganizationNumber::parse(org).ok(),
+        _ => None,
+    };
+    stored(conn, county.as_ref(), organization_number.as_ref()).await
+}
+
 /// Creates a checked new municipality if it fits what is stored, with its audit entry.
 pub async fn create(
     conn: &impl ConnectionTrait,
@@ -233,28 +252,18 @@ async fn insert(conn: &impl ConnectionTrait, new: ValidNewMunicipality) -> Resul
     Ok(())
 }
 
-/// Applies a checked change to the municipality `number`: 404 when there is none, 428/412
-/// for a missing or stale `If-Match`, then the checks against what is stored, the write, its
-/// audit entry, and the municipality's locations moved along to a new county.
+/// Writes an allowed change over the version `current` was read at (412 when someone else
+/// changed it first), with its audit entry, and moves the municipality's locations along to
+/// a new county.
 pub async fn update(
     conn: &impl ConnectionTrait,
     caller: &Caller,
-    number: &str,
-    if_match: Option<&str>,
+    current: &municipality::Model,
     changes: ChangeSet,
 ) -> Result<Municipality, ApiError> {
-    let current = find_model(conn, number).await?;
-    check_if_match(if_match, current.version)?;
-    let stored = stored(
-        conn,
-        changes.county_number.as_ref(),
-        changes.new_organization_number(),
-    )
-    .await?;
-    rules::allow_change(&current.number, &changes, &stored)?;
     let summary = format!("changed {}", changes.fields().join(", "));
     let moved_to = changes.county_number.clone();
-    write(conn, &current, changes).await?;
+    write(conn, current, changes).await?;
     if let Some(county) = moved_to {
         crate::locations::store::set_county(conn, &current.number, county.as_str()).await?;
     }

@@ -196,10 +196,10 @@ impl TicketsApi {
     ) -> Result<TicketResponse, Failure<{ E400 | AUTH | E404 | E409 | E412 | E422 | E428 }>> {
         let caller = &auth.0;
         policy::manage_tickets(caller)?;
-        let requested = rules::ticket_changes(body.0)?;
         let id = TicketId(id.0);
         let tx = state.db.begin_write().await?;
         let current = store::lock_visible(&tx, caller, id).await?;
+        let requested = rules::ticket_changes(body.0)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         let stored = TicketState::try_from(&current)?;
         let updated = match rules::update(&stored, requested, Utc::now())? {
@@ -269,7 +269,6 @@ impl TicketsApi {
         if body.0.internal.0 == Some(true) {
             policy::write_internal_notes(caller)?;
         }
-        let message = rules::new_message(&body.0)?;
         let id = TicketId(id.0);
         // The key is scoped to the ticket: the same key on another ticket is another request.
         let operation = format!("create_ticket_message {}", id.0);
@@ -277,6 +276,7 @@ impl TicketsApi {
         let created =
             idempotency::create_once(&state.db, caller, &operation, key, &body.0, async |tx| {
                 let ticket = store::lock_visible(tx, caller, id).await?;
+                let message = rules::new_message(&body.0)?;
                 let stored = TicketState::try_from(&ticket)?;
                 let now = Utc::now();
                 let change = rules::reply(&stored, caller.role, message.internal, now)?;
@@ -313,10 +313,10 @@ impl TicketsApi {
     ) -> Result<TicketResponse, Failure<{ E400 | AUTH | E404 | E409 | E412 | E422 }>> {
         let caller = &auth.0;
         policy::manage_tickets(caller)?;
-        let referral = rules::new_referral(&body.0)?;
         let id = TicketId(id.0);
         let tx = state.db.begin_write().await?;
         let current = store::lock_visible(&tx, caller, id).await?;
+        let referral = rules::new_referral(&body.0)?;
         if if_match.0.is_some() {
             check_if_match(if_match.0.as_deref(), current.version)?;
         }

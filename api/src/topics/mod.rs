@@ -136,9 +136,9 @@ impl TopicsApi {
         body: Json<TopicChanges>,
     ) -> Result<TopicUpdatedResponse, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
         policy::manage_topics(&auth.0)?;
-        let changes = rules::check_changes(body.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find_model(&tx, &slug.0).await?;
+        let changes = rules::check_changes(body.0)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         let update = rules::plan_update(&current, changes, Utc::now())?;
         let updated = store::update(&tx, &auth.0, &current.slug, current.version, &update).await?;

@@ -221,13 +221,15 @@ impl GrantApplicationsApi {
     > {
         let caller = &auth.0;
         policy::decide_grant_applications(caller)?;
-        let decision = rules::parse_decision(&body.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find_visible(&tx, caller, id.0).await?;
+        // Every field, the grant against the amount applied for included, is checked before
+        // `If-Match`, so that one 422 names them all.
+        let decision = rules::checked_decision(&body.0, &current)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         let scheme = schemes::find_model(&tx, current.scheme_id).await?;
         let scheme_status = SchemeStatus::from_stored(&scheme.status)?;
-        rules::may_decide(&decision, &current, scheme_status)?;
+        rules::may_decide(&current, scheme_status)?;
         let decided = store::decide(&tx, caller, &current, decision).await?;
         tx.commit().await?;
         Ok(decided.into())

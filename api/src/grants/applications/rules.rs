@@ -139,8 +139,7 @@ pub fn may_edit(
     takes_applications(scheme, now)
 }
 
-/// A decision whose fields have been checked on their own; the grant is held against the
-/// amount applied for by [`may_decide`].
+/// A decision whose fields have been checked, the grant against the amount applied for.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Decision {
     pub outcome: ApplicationStatus,
@@ -163,12 +162,28 @@ pub fn granted_amount(
     }
 }
 
-pub fn parse_decision(decision: &NewDecision) -> Result<Decision, ApiError> {
+/// The kroner an approval of `current` grants: at most the amount applied for.
+fn within_amount(granted_nok: Option<i64>, current: &application::Model) -> Result<(), String> {
+    match granted_nok {
+        Some(granted) if granted > current.amount_nok => Err(format!(
+            "must be at most the {} kroner applied for",
+            current.amount_nok
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every field of a decision on `current`, each on its own and the grant against the
+/// amount applied for, so one 422 names them all. Whether the application may be decided
+/// now is [`may_decide`]'s.
+pub fn checked_decision(
+    decision: &NewDecision,
+    current: &application::Model,
+) -> Result<Decision, ApiError> {
     let mut fields = Fields::default();
-    let granted = fields.check(
-        "granted_nok",
-        granted_amount(decision.outcome, decision.granted_nok),
-    );
+    let granted = granted_amount(decision.outcome, decision.granted_nok)
+        .and_then(|granted| within_amount(granted, current).map(|()| granted));
+    let granted = fields.check("granted_nok", granted);
     let reasoning = fields.check("reasoning", bounded(&decision.reasoning, 4000));
     fields.finish()?;
     Ok(Decision {
@@ -178,24 +193,11 @@ pub fn parse_decision(decision: &NewDecision) -> Result<Decision, ApiError> {
     })
 }
 
-/// The ministry decides a submitted application (409 otherwise) of a closed scheme (409),
-/// granting at most the amount applied for (422).
+/// The ministry decides a submitted application (409 otherwise) of a closed scheme (409).
 pub fn may_decide(
-    decision: &Decision,
     current: &application::Model,
     scheme_status: SchemeStatus,
 ) -> Result<(), ApiError> {
-    if let Some(granted) = decision.granted_nok
-        && granted > current.amount_nok
-    {
-        return Err(ApiError::invalid(
-            "granted_nok",
-            format!(
-                "must be at most the {} kroner applied for",
-                current.amount_nok
-            ),
-        ));
-    }
     submitted(current)?;
     decisions_open(scheme_status)
 }
@@ -285,33 +287,48 @@ mod tests {
 
     #[test]
     fn an_approval_grants_at_most_the_amount_asked_of_a_submitted_application_of_a_closed_scheme() {
-        let decision = parse_decision(&approval(Some(500))).unwrap();
         let current = application_of(500, ApplicationStatus::Submitted);
-        assert!(may_decide(&decision, &current, SchemeStatus::Closed).is_ok());
+        let decision = checked_decision(&approval(Some(500)), &current).unwrap();
+        assert_eq!(decision.granted_nok, Some(500));
+        assert!(may_decide(&current, SchemeStatus::Closed).is_ok());
         let asked_less = application_of(499, ApplicationStatus::Submitted);
         assert_eq!(
-            invalid_fields(may_decide(&decision, &asked_less, SchemeStatus::Closed).unwrap_err()),
+            invalid_fields(checked_decision(&approval(Some(500)), &asked_less).unwrap_err()),
             ["granted_nok"]
         );
         let decided = application_of(500, ApplicationStatus::Rejected);
         assert!(matches!(
-            may_decide(&decision, &decided, SchemeStatus::Closed),
+            may_decide(&decided, SchemeStatus::Closed),
             Err(ApiError::Conflict(_))
         ));
         assert!(matches!(
-            may_decide(&decision, &current, SchemeStatus::Open),
+            may_decide(&current, SchemeStatus::Open),
             Err(ApiError::Conflict(_))
         ));
     }
 
     #[test]
     fn a_decision_names_its_bad_fields_at_once() {
+        let current = application_of(500, ApplicationStatus::Submitted);
         let mut blank = approval(None);
         blank.reasoning = Text("  ".into());
         assert_eq!(
-            invalid_fields(parse_decision(&blank).unwrap_err()),
+            invalid_fields(checked_decision(&blank, &current).unwrap_err()),
             ["granted_nok", "reasoning"]
         );
+    }
+
+    #[test]
+    fn a_grant_above_the_amount_applied_for_and_a_blank_reasoning_are_named_at_once() {
+        let current = application_of(499, ApplicationStatus::Withdrawn);
+        let mut too_much = approval(Some(500));
+        too_much.reasoning = Text("  ".into());
+        let refused = checked_decision(&too_much, &current).unwrap_err();
+        let ApiError::Validation(errors) = &refused else {
+            panic!("expected a 422, got {refused:?}");
+        };
+        assert!(errors[0].message.contains("499"), "{}", errors[0].message);
+        assert_eq!(invalid_fields(refused), ["granted_nok", "reasoning"]);
     }
 
     #[test]

@@ -74,10 +74,10 @@ impl OpeningHoursApi {
         body: Json<OpeningHoursInput>,
     ) -> Result<OpeningHoursReplaced, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>> {
         let id = id.0;
-        let rules = rules::checked_rules(&body.0.rules)?;
         let tx = state.db.begin_write().await?;
         let current = locations::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &current.municipality_number)?;
+        let rules = rules::checked_rules(&body.0.rules)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         let opens_on_holidays = body.0.opens_on_holidays;
         let hours =

@@ -71,10 +71,12 @@ impl LocationTopicsApi {
         let tx = state.db.begin_write().await?;
         let current = locations::find_model(&tx, id).await?;
         policy::manage_location(&auth.0, &current.municipality_number)?;
-        check_if_match(if_match.0.as_deref(), current.version)?;
         let topics = store::linkable(&tx, &body.0.topics).await?;
         let before = store::linked_set(&tx, id).await?;
+        // Every slug, retired ones against the topics stored for the location included, is
+        // checked before `If-Match`, so that one 422 names them all.
         let slugs = rules::checked_slugs(&body.0.topics, &topics, &before)?;
+        check_if_match(if_match.0.as_deref(), current.version)?;
         let replaced = store::replace(&tx, &auth.0, &current, slugs).await?;
         tx.commit().await?;
         let tag = etag(replaced.version);

@@ -19,7 +19,7 @@ use crate::auth::{BearerAuth, policy};
 use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
-use crate::http::preconditions::etag;
+use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
@@ -84,7 +84,6 @@ impl RegistrationsApi {
     ) -> Result<RegistrationCreatedResponse, Failure<{ E400 | AUTH | E404 | E409 | E422 }>> {
         let caller = &auth.0;
         let municipality = policy::register_for_meeting_place(caller)?;
-        let new = rules::validate_new(&body.0)?;
         let created = idempotency::create_once(
             &state.db,
             caller,
@@ -95,6 +94,7 @@ impl RegistrationsApi {
             &body.0,
             async |tx| {
                 let place = places::find_row(tx, id.0).await?;
+                let new = rules::validate_new(&body.0)?;
                 rules::window(&place, Utc::now(), RegistrationChange::Grow)?;
                 store::register(tx, caller, municipality, &place, new).await
             },
@@ -160,12 +160,13 @@ impl RegistrationsApi {
     {
         let caller = &auth.0;
         policy::register_for_meeting_place(caller)?;
-        let requested = rules::parse_changes(body.0)?;
         let tx = state.db.begin_write().await?;
-        let (current, place) =
-            store::find_for_change(&tx, caller, id.0, registration_id.0, if_match.0.as_deref())
-                .await?;
-        let update = rules::plan_update(&current, &place, Utc::now(), requested)?;
+        let (current, place) = store::find_for_change(&tx, caller, id.0, registration_id.0).await?;
+        // Every field, sharing against the stored topic included, is checked before
+        // `If-Match`, so that one 422 names them all.
+        let update = rules::changes(&current, body.0)?;
+        check_if_match(if_match.0.as_deref(), current.version)?;
+        rules::may_change(&update, &place, Utc::now())?;
         let updated = store::update(&tx, caller, &current, &update).await?;
         tx.commit().await?;
         let tag = etag(updated.version);
@@ -197,9 +198,8 @@ impl RegistrationsApi {
         let caller = &auth.0;
         policy::register_for_meeting_place(caller)?;
         let tx = state.db.begin_write().await?;
-        let (current, place) =
-            store::find_for_change(&tx, caller, id.0, registration_id.0, if_match.0.as_deref())
-                .await?;
+        let (current, place) = store::find_for_change(&tx, caller, id.0, registration_id.0).await?;
+        check_if_match(if_match.0.as_deref(), current.version)?;
         rules::window(&place, Utc::now(), RegistrationChange::Other)?;
         store::cancel(&tx, caller, &current).await?;
         tx.commit().await?;

@@ -79,44 +79,7 @@ pub fn window(
         .map_err(|message| ApiError::invalid("id", message))
 }
 
-/// The changes of an update, each field checked alone: `None` leaves a field as it is, and
-/// `sharing_topic: Some(None)` clears the topic.
-#[derive(Debug)]
-pub struct RequestedChanges {
-    participants: Option<i32>,
-    contact_name: Option<String>,
-    contact_email: Option<Email>,
-    will_share_experience: Option<bool>,
-    sharing_topic: Option<Option<String>>,
-}
-
-/// Checks each changed field on its own, before anything is read: every invalid field is
-/// named at once, and a body that names no field is refused.
-pub fn parse_changes(body: RegistrationChanges) -> Result<RequestedChanges, ApiError> {
-    if body.participants.is_undefined()
-        && body.contact_name.is_undefined()
-        && body.contact_email.is_undefined()
-        && body.will_share_experience.is_undefined()
-        && body.sharing_topic.is_undefined()
-    {
-        return Err(ApiError::invalid("body", "names no field to change"));
-    }
-    let mut f = Fields::default();
-    let requested = RequestedChanges {
-        participants: f
-            .required("participants", body.participants)
-            .and_then(|n| f.check("participants", parse_participants(n))),
-        contact_name: f
-            .check_required_patch("contact_name", body.contact_name, |v| bounded(v, 200)),
-        contact_email: f.check_required_patch("contact_email", body.contact_email, Email::parse),
-        will_share_experience: f.required("will_share_experience", body.will_share_experience),
-        sharing_topic: f.check_patch("sharing_topic", body.sharing_topic, |v| bounded(v, 300)),
-    };
-    f.finish()?;
-    Ok(requested)
-}
-
-/// An allowed update: the registration as it will be stored, and the participants it adds
+/// A checked update: the registration as it will be stored, and the participants it adds
 /// (or, below zero, gives back).
 #[derive(Debug)]
 pub struct Update {
@@ -136,34 +99,45 @@ impl Update {
     }
 }
 
-/// What an update changes, and whether it is allowed: a topic goes with sharing, and the
-/// meeting place takes more participants only while it is open, other changes while it is
-/// open or closed, and none after the registration deadline. Room for more participants is
-/// checked by the write itself.
-pub fn plan_update(
+/// What an update changes, every field checked at once: each on its own, and sharing
+/// against the stored topic (or the topic against the stored sharing), so one 422 names
+/// them all. Whether the meeting place still takes it is [`may_change`]'s; room for more
+/// participants is checked by the write itself.
+pub fn changes(
     current: &registration::Model,
-    place: &meeting_place::Model,
-    now: DateTime<Utc>,
-    requested: RequestedChanges,
+    body: RegistrationChanges,
 ) -> Result<Update, ApiError> {
-    let will_share = requested
-        .will_share_experience
-        .unwrap_or(current.will_share_experience);
-    let topic = requested
-        .sharing_topic
-        .unwrap_or_else(|| current.sharing_topic.clone());
+    if body.participants.is_undefined()
+        && body.contact_name.is_undefined()
+        && body.contact_email.is_undefined()
+        && body.will_share_experience.is_undefined()
+        && body.sharing_topic.is_undefined()
+    {
+        return Err(ApiError::invalid("body", "names no field to change"));
+    }
     let mut f = Fields::default();
-    check_sharing(will_share, topic.as_ref(), &mut f);
+    let participants = f
+        .required("participants", body.participants)
+        .and_then(|n| f.check("participants", parse_participants(n)))
+        .unwrap_or(current.participants);
+    let contact_name = f
+        .check_required_patch("contact_name", body.contact_name, |v| bounded(v, 200))
+        .unwrap_or_else(|| current.contact_name.clone());
+    let contact_email = f
+        .check_required_patch("contact_email", body.contact_email, Email::parse)
+        .map_or_else(|| current.contact_email.clone(), Email::into_inner);
+    let will_share = f
+        .required("will_share_experience", body.will_share_experience)
+        .unwrap_or(current.will_share_experience);
+    let topic = f
+        .check_patch("sharing_topic", body.sharing_topic, |v| bounded(v, 300))
+        .unwrap_or_else(|| current.sharing_topic.clone());
+    if !f.refused("will_share_experience") && !f.refused("sharing_topic") {
+        check_sharing(will_share, topic.as_ref(), &mut f);
+    }
     f.finish()?;
-    let participants = requested.participants.unwrap_or(current.participants);
-    let added = participants - current.participants;
-    let change = if added > 0 {
-        RegistrationChange::Grow
-    } else {
-        RegistrationChange::Other
-    };
-    window(place, now, change)?;
     let municipality = &current.municipality_number;
+    let added = participants - current.participants;
     let summary = if added == 0 {
         format!("changed the registration of {municipality}")
     } else {
@@ -175,16 +149,28 @@ pub fn plan_update(
     Ok(Update {
         participants,
         added_participants: added,
-        contact_name: requested
-            .contact_name
-            .unwrap_or_else(|| current.contact_name.clone()),
-        contact_email: requested
-            .contact_email
-            .map_or_else(|| current.contact_email.clone(), Email::into_inner),
+        contact_name,
+        contact_email,
         will_share_experience: will_share,
         sharing_topic: topic,
         summary,
     })
+}
+
+/// Whether the meeting place takes a checked update at `now`: more participants only while
+/// it is open, other changes while it is open or closed, and none after the registration
+/// deadline (a 422 on the meeting place's `id`).
+pub fn may_change(
+    update: &Update,
+    place: &meeting_place::Model,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let change = if update.added_participants > 0 {
+        RegistrationChange::Grow
+    } else {
+        RegistrationChange::Other
+    };
+    window(place, now, change)
 }
 
 #[cfg(test)]
@@ -245,12 +231,15 @@ mod tests {
         }
     }
 
+    /// A change checked as the operation checks it: its fields, then the meeting place.
     fn plan(
         current: &registration::Model,
         status: &str,
         body: RegistrationChanges,
     ) -> Result<Update, ApiError> {
-        plan_update(current, &place(status), now(), parse_changes(body)?)
+        let update = changes(current, body)?;
+        may_change(&update, &place(status), now())?;
+        Ok(update)
     }
 
     #[test]
@@ -300,7 +289,7 @@ mod tests {
 
     #[test]
     fn an_update_that_names_no_field_is_refused_and_null_is_refused_but_for_the_topic() {
-        assert_eq!(invalid_fields(parse_changes(nothing())), ["body"]);
+        assert_eq!(invalid_fields(changes(&registered(2), nothing())), ["body"]);
         let nulls = RegistrationChanges {
             participants: MaybeUndefined::Null,
             contact_name: MaybeUndefined::Null,
@@ -309,8 +298,43 @@ mod tests {
             ..nothing()
         };
         assert_eq!(
-            invalid_fields(parse_changes(nulls)),
+            invalid_fields(changes(&registered(2), nulls)),
             ["participants", "contact_name", "will_share_experience"]
+        );
+    }
+
+    #[test]
+    fn a_bad_field_and_a_topic_the_stored_sharing_refuses_are_named_at_once() {
+        let mut not_sharing = registered(2);
+        not_sharing.will_share_experience = false;
+        not_sharing.sharing_topic = None;
+        let body = RegistrationChanges {
+            participants: MaybeUndefined::Value(501),
+            contact_email: MaybeUndefined::Value(Text("kari@".into())),
+            sharing_topic: MaybeUndefined::Value(Text("Frivillige".into())),
+            ..nothing()
+        };
+        assert_eq!(
+            invalid_fields(changes(&not_sharing, body)),
+            ["participants", "contact_email", "sharing_topic"]
+        );
+    }
+
+    #[test]
+    fn field_errors_come_before_the_meeting_place_is_asked() {
+        let body = RegistrationChanges {
+            contact_name: MaybeUndefined::Value(Text(" ".into())),
+            participants: MaybeUndefined::Value(5),
+            ..nothing()
+        };
+        assert_eq!(
+            invalid_fields(changes(&registered(2), body)),
+            ["contact_name"]
+        );
+        let update = changes(&registered(2), participants(5)).unwrap();
+        assert_eq!(
+            invalid_fields(may_change(&update, &place("closed"), now())),
+            ["id"]
         );
     }
 
@@ -365,11 +389,8 @@ mod tests {
     fn nothing_changes_after_the_deadline() {
         let mut late = place("open");
         late.registration_deadline = now();
-        let requested = parse_changes(participants(1)).unwrap();
-        assert_eq!(
-            invalid_fields(plan_update(&registered(2), &late, now(), requested)),
-            ["id"]
-        );
+        let update = changes(&registered(2), participants(1)).unwrap();
+        assert_eq!(invalid_fields(may_change(&update, &late, now())), ["id"]);
         assert_eq!(
             invalid_fields(window(&late, now(), RegistrationChange::Other)),
             ["id"]

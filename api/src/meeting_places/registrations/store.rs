@@ -21,7 +21,7 @@ use crate::audit;
 use crate::auth::{Caller, policy};
 use crate::http::error::ApiError;
 use crate::http::pagination::PageRequest;
-use crate::http::preconditions::{check_if_match, delete_versioned, update_versioned};
+use crate::http::preconditions::{delete_versioned, update_versioned};
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::MeetingPlaceRegistration;
 
@@ -71,16 +71,14 @@ pub async fn find_visible(
 }
 
 /// The registration a change is for, and its meeting place: 404 when the caller may not see
-/// the registration, 428 or 412 unless `if_match` names its current version.
+/// the registration.
 pub async fn find_for_change(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     meeting_place_id: Uuid,
     id: Uuid,
-    if_match: Option<&str>,
 ) -> Result<(registration::Model, meeting_place::Model), ApiError> {
     let current = find_visible(conn, caller, meeting_place_id, id).await?;
-    check_if_match(if_match, current.version)?;
     let place = places::find_row(conn, meeting_place_id).await?;
     Ok((current, place))
 }

@@ -150,9 +150,9 @@ impl TopicResourcesApi {
     ) -> Result<TopicResourceUpdatedResponse, Failure<{ E400 | AUTH | E404 | E412 | E422 | E428 }>>
     {
         policy::manage_topics(&auth.0)?;
-        let changes = rules::check_changes(body.0)?;
         let tx = state.db.begin_write().await?;
         let current = store::find(&tx, &slug.0, id.0).await?;
+        let changes = rules::check_changes(body.0)?;
         check_if_match(if_match.0.as_deref(), current.version)?;
         let update = rules::plan_update(&current, changes);
         let updated = store::update(&tx, &auth.0, &current, &update).await?;
