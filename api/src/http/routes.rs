@@ -44,6 +44,17 @@ impl RouteTable {
         }
     }
 
+    /// The name a path parameter has in the route template of `operation`; poem-openapi
+    /// reports them as `param0`, `param1`, ... in the order they stand in the path.
+    pub fn path_parameter(&self, operation: &OperationId, reported: &str) -> Option<&str> {
+        let index: usize = reported.strip_prefix("param")?.parse().ok()?;
+        self.templates
+            .get(operation.0)?
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .nth(index)
+    }
+
     /// The `Allow` value for a request path, when a route matches it.
     pub fn allowed_methods(&self, path: &str) -> Option<&str> {
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
@@ -72,7 +83,10 @@ mod tests {
                 "get": {"operationId": "list_locations"},
                 "post": {"operationId": "create_location"}
             },
-            "/api/v1/locations/{id}": {"get": {"operationId": "get_location"}}
+            "/api/v1/locations/{id}": {"get": {"operationId": "get_location"}},
+            "/api/v1/locations/{id}/exceptions/{exception_id}": {
+                "delete": {"operationId": "delete_opening_exception"}
+            }
         }}))
     }
 
@@ -98,5 +112,18 @@ mod tests {
         );
         assert_eq!(routes.label(None, "/docs/index.css"), "/docs");
         assert_eq!(routes.label(None, "/api/v1/locations/1/x"), "unmatched");
+    }
+
+    #[test]
+    fn path_parameters_are_named_as_in_the_template() {
+        let routes = table();
+        let delete = OperationId("delete_opening_exception");
+        assert_eq!(routes.path_parameter(&delete, "param0"), Some("id"));
+        assert_eq!(
+            routes.path_parameter(&delete, "param1"),
+            Some("exception_id")
+        );
+        assert_eq!(routes.path_parameter(&delete, "param2"), None);
+        assert_eq!(routes.path_parameter(&delete, "id"), None);
     }
 }

@@ -155,7 +155,16 @@ async fn a_location_is_read_with_an_etag_and_revalidated(app: TestApp) {
         .await
         .expect(304);
     // A malformed id is a malformed request; a well-formed id of nothing is not found.
-    app.get("/api/v1/locations/not-a-uuid").await.expect(400);
+    let malformed = app.get("/api/v1/locations/not-a-uuid").await;
+    malformed.expect(400);
+    assert!(
+        malformed.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("the path parameter `id` is malformed"),
+        "{}",
+        malformed.text
+    );
     app.get("/api/v1/locations/01890000-0000-7000-8000-000000000000")
         .await
         .expect(404);
@@ -548,14 +557,24 @@ async fn a_municipality_moved_to_another_county_takes_its_locations_along(app: T
         ["Deichman Grünerløkka"]
     );
     assert!(names(&app.get("/api/v1/locations?county=11").await).is_empty());
-    // A refused change moves nothing.
+    // A refused change moves nothing: a stale If-Match (412), or a county that does not
+    // begin the municipality number (422, checked before If-Match).
     app.call(Method::PATCH, "/api/v1/municipalities/0301")
+        .bearer(&app.ks())
+        .header("if-match", "\"1\"")
+        .json(json!({"name": "Oslo"}))
+        .send()
+        .await
+        .expect(412);
+    let moved_back = app
+        .call(Method::PATCH, "/api/v1/municipalities/0301")
         .bearer(&app.ks())
         .header("if-match", "\"1\"")
         .json(json!({"county_number": "11"}))
         .send()
-        .await
-        .expect(412);
+        .await;
+    moved_back.expect(422);
+    assert_eq!(moved_back.invalid_fields(), ["county_number"]);
     assert_eq!(
         names(&app.get("/api/v1/locations?county=03").await),
         ["Deichman Grünerløkka"]

@@ -9,9 +9,10 @@ use poem::http::{HeaderValue, StatusCode};
 use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
+use poem_openapi::error::ParsePathError;
 use tracing::Instrument;
 
-use crate::http::error::{panic_response, problem_response};
+use crate::http::error::{ProblemDetails, panic_response, problem_response};
 use crate::http::metrics::Metrics;
 use crate::http::routes::RouteTable;
 
@@ -83,7 +84,11 @@ pub async fn observe<E: Endpoint>(
                 }
                 Err(err) => {
                     let operation = err.data::<OperationId>().copied();
-                    (problem_response(err), operation)
+                    (
+                        malformed_path(&err, operation, &routes)
+                            .unwrap_or_else(|| problem_response(err)),
+                        operation,
+                    )
                 }
             },
         };
@@ -124,6 +129,21 @@ pub async fn observe<E: Endpoint>(
     }
     .instrument(span)
     .await
+}
+
+/// A path parameter that did not parse, as a 400 that names it as the spec does (`id`, not
+/// poem-openapi's internal `param0`).
+fn malformed_path(
+    err: &poem::Error,
+    operation: Option<OperationId>,
+    routes: &RouteTable,
+) -> Option<Response> {
+    let bad = err.downcast_ref::<ParsePathError>()?;
+    let name = operation
+        .and_then(|op| routes.path_parameter(&op, bad.name))
+        .unwrap_or(bad.name);
+    let detail = format!("the path parameter `{name}` is malformed: {}", bad.reason);
+    Some(ProblemDetails::for_status(StatusCode::BAD_REQUEST, detail).into_response())
 }
 
 #[cfg(test)]
