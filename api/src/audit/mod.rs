@@ -11,7 +11,8 @@ use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
-use crate::http::error::{AUTH, ApiError, E400, E422, Failure};
+use crate::common::validation::check_period;
+use crate::http::error::{AUTH, E400, E422, Failure};
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use crate::tags::ApiTags;
@@ -54,11 +55,7 @@ impl AuditApi {
         cursor: Query<Option<String>>,
     ) -> Result<AuditListResponse, Failure<{ E400 | AUTH | E422 }>> {
         policy::read_audit_log(&auth.0)?;
-        if let (Some(from), Some(to)) = (from.0, to.0)
-            && from > to
-        {
-            return Err(ApiError::invalid("from", "must not be after to").into());
-        }
+        check_period(from.0, to.0)?;
         let page = PageRequest::<Uuid>::new(limit.0, cursor.0.as_deref())?;
         let filters = store::Filters {
             resource_type: resource_type.0,

@@ -121,6 +121,17 @@ impl Fields {
     }
 }
 
+/// A `from`/`to` filter whose end is not before its start (either may be left out): a 422
+/// on `from` otherwise.
+pub fn check_period<T: PartialOrd>(from: Option<T>, to: Option<T>) -> Result<(), ApiError> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => {
+            Err(ApiError::invalid("from", "must not be after to"))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +188,17 @@ mod tests {
         };
         let named: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(named, ["languages[1]", "languages", "languages"]);
+    }
+
+    #[test]
+    fn a_period_may_be_open_or_empty_but_not_end_before_it_begins() {
+        assert!(check_period::<i32>(None, None).is_ok());
+        assert!(check_period(Some(1), None).is_ok());
+        assert!(check_period(None, Some(1)).is_ok());
+        assert!(check_period(Some(1), Some(1)).is_ok());
+        let Err(ApiError::Validation(errors)) = check_period(Some(2), Some(1)) else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(errors, [FieldError::new("from", "must not be after to")]);
     }
 }

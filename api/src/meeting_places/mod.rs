@@ -19,6 +19,7 @@ use poem_openapi::payload::{Json, PlainText};
 use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
+use crate::common::validation::check_period;
 use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
@@ -68,7 +69,7 @@ impl MeetingPlacesApi {
         cursor: Query<Option<String>>,
     ) -> Result<MeetingPlaceListResponse, Failure<{ E400 | E422 }>> {
         let page = PageRequest::new(limit.0, cursor.0.as_deref())?;
-        rules::check_period(from.0, to.0)?;
+        check_period(from.0, to.0)?;
         let filter = store::ListFilter {
             county: value(county.0),
             status: status.0,

@@ -75,19 +75,6 @@ pub fn registration_window(
     }
 }
 
-/// 422 when a list's start-time window ends before it begins.
-pub fn check_period(
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> Result<(), ApiError> {
-    match (from, to) {
-        (Some(from), Some(to)) if from > to => {
-            Err(ApiError::invalid("from", "must not be after to"))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn parse_counties(values: &[Text]) -> Result<Vec<String>, String> {
     if values.is_empty() {
         return Err("must name at least one county".into());
@@ -523,16 +510,6 @@ mod tests {
         }
         let late = registration_window(Open, deadline, deadline, other).unwrap_err();
         assert!(late.contains("deadline"), "{late}");
-    }
-
-    #[test]
-    fn a_list_period_may_be_open_or_empty_but_not_end_before_it_begins() {
-        let now = Utc::now();
-        assert!(check_period(None, None).is_ok());
-        assert!(check_period(Some(now), None).is_ok());
-        assert!(check_period(Some(now), Some(now)).is_ok());
-        let backwards = check_period(Some(now), Some(now - chrono::Duration::seconds(1)));
-        assert_eq!(invalid_fields(backwards), ["from"]);
     }
 
     #[test]

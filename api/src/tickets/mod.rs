@@ -18,6 +18,7 @@ use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
+use crate::common::validation::check_period;
 use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
@@ -144,7 +145,7 @@ impl TicketsApi {
         to: Query<Option<DateTime<Utc>>>,
     ) -> Result<TicketStatisticsResponse, Failure<{ E400 | AUTH | E422 }>> {
         policy::read_ticket_statistics(&auth.0)?;
-        statistics::check_period(from.0, to.0)?;
+        check_period(from.0, to.0)?;
         let tickets = store::ticket_times(state.db.conn(), from.0, to.0).await?;
         let figures = statistics::statistics(from.0, to.0, &tickets);
         Ok(TicketStatisticsResponse::Ok(Json(figures)))

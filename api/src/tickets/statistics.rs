@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 use super::model::{
     CategoryFigures, TicketCategory, TicketFigures, TicketStatistics, TicketStatus,
 };
-use crate::http::error::ApiError;
 
 /// What the figures need of one ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,19 +23,6 @@ pub struct TicketTimes {
     pub first_response: Option<i64>,
     /// Seconds from creation to resolution, if the ticket was resolved (or closed).
     pub resolution: Option<i64>,
-}
-
-/// A period whose start is not after its end: 422 otherwise.
-pub fn check_period(
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> Result<(), ApiError> {
-    match (from, to) {
-        (Some(from), Some(to)) if from > to => {
-            Err(ApiError::invalid("from", "must not be after to"))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// The `p`-th percentile (0 < p ≤ 100) of ascending `sorted` values by the nearest-rank
@@ -151,15 +137,5 @@ mod tests {
             (handbook.count, handbook.median_first_response_seconds),
             (0, None)
         );
-    }
-
-    #[test]
-    fn a_period_may_not_end_before_it_starts() {
-        let t1 = DateTime::from_timestamp(1_000, 0).unwrap();
-        let t2 = DateTime::from_timestamp(2_000, 0).unwrap();
-        assert!(check_period(Some(t1), Some(t2)).is_ok());
-        assert!(check_period(Some(t1), Some(t1)).is_ok());
-        assert!(check_period(None, Some(t1)).is_ok());
-        assert!(check_period(Some(t2), Some(t1)).is_err());
     }
 }
