@@ -1,5 +1,7 @@
 //! Reading counties, each with its number of municipalities.
 
+use std::collections::HashSet;
+
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -45,6 +47,22 @@ pub async fn find(conn: &impl ConnectionTrait, number: &str) -> Result<County, A
 /// Whether there is a county with `number`.
 pub async fn exists(conn: &impl ConnectionTrait, number: &str) -> Result<bool, ApiError> {
     Ok(county::Entity::find_by_id(number).count(conn).await? > 0)
+}
+
+/// Which of `numbers` are counties.
+pub async fn known(
+    conn: &impl ConnectionTrait,
+    numbers: impl IntoIterator<Item = String>,
+) -> Result<HashSet<String>, ApiError> {
+    Ok(county::Entity::find()
+        .select_only()
+        .column(county::Column::Number)
+        .filter(county::Column::Number.is_in(numbers))
+        .into_tuple::<String>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 fn with_counts() -> sea_orm::Select<county::Entity> {

@@ -40,17 +40,27 @@ pub async fn record(
     Ok(())
 }
 
-/// The numbers of the municipalities that have an offer: a location that is active or
-/// temporarily closed.
-pub fn offering_municipalities() -> SelectStatement {
+/// The one rule of what counts as an offer: a location that is active or temporarily
+/// closed, selecting `column` of those locations.
+fn offering(column: location::Column) -> SelectStatement {
     Query::select()
-        .column(location::Column::MunicipalityNumber)
+        .column(column)
         .from(location::Entity)
         .and_where(Expr::col(location::Column::Status).is_in([
             LocationStatus::Active.as_str(),
             LocationStatus::TemporarilyClosed.as_str(),
         ]))
         .to_owned()
+}
+
+/// The numbers of the municipalities that have an offer.
+pub fn offering_municipalities() -> SelectStatement {
+    offering(location::Column::MunicipalityNumber)
+}
+
+/// The ids of the locations that count as an offer.
+pub fn offering_locations() -> SelectStatement {
+    offering(location::Column::Id)
 }
 
 pub async fn find_model(

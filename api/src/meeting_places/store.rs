@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use poem_openapi::types::MaybeUndefined;
 use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use entity::{county, meeting_place, meeting_place_county};
+use entity::{meeting_place, meeting_place_county};
 
 use super::model::{
     MeetingFormat, MeetingPlace, MeetingPlaceChanges, MeetingPlaceFields, MeetingPlaceStatus,
@@ -23,6 +23,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::common::rows::replace_children;
 use crate::common::values::CountyNumber;
+use crate::counties;
 use crate::http::error::ApiError;
 use crate::http::pagination::PageRequest;
 use crate::http::preconditions::update_versioned_if;
@@ -73,11 +74,7 @@ pub async fn fields_of(
 /// The condition "serves this county", after checking that the county exists.
 async fn serving_county(conn: &impl ConnectionTrait, county: &str) -> Result<SimpleExpr, ApiError> {
     let county = CountyNumber::parse(county).map_err(|m| ApiError::invalid("county", m))?;
-    if county::Entity::find_by_id(county.as_str())
-        .count(conn)
-        .await?
-        == 0
-    {
+    if !counties::store::exists(conn, county.as_str()).await? {
         return Err(ApiError::invalid(
             "county",
             format!("there is no county {county}"),
@@ -194,25 +191,13 @@ pub async fn known_counties(
         return Ok(HashSet::new());
     };
     let numbers = named.iter().filter_map(|n| CountyNumber::parse(n).ok());
-    Ok(county::Entity::find()
-        .filter(county::Column::Number.is_in(numbers.map(CountyNumber::into_inner)))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|c| c.number)
-        .collect())
+    counties::store::known(conn, numbers.map(CountyNumber::into_inner)).await
 }
 
 /// 422 naming the first of `numbers` that is no county.
 async fn require_counties(conn: &impl ConnectionTrait, numbers: &[String]) -> Result<(), ApiError> {
-    let known: Vec<String> = county::Entity::find()
-        .filter(county::Column::Number.is_in(numbers.iter().cloned()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|c| c.number)
-        .collect();
-    match numbers.iter().find(|n| !known.contains(n)) {
+    let known = counties::store::known(conn, numbers.iter().cloned()).await?;
+    match numbers.iter().find(|n| !known.contains(*n)) {
         Some(unknown) => Err(ApiError::invalid(
             "counties",
             format!("there is no county {unknown}"),

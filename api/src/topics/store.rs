@@ -1,15 +1,13 @@
 //! Reading and writing guidance topics.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 
-use entity::{location, location_topic, topic};
+use entity::topic;
 
 use super::model::{Topic, TopicCategory, parse_slug};
 use super::rules::{TopicFields, TopicUpdate, ValidNewTopic};
@@ -19,7 +17,7 @@ use crate::common::text::contains_pattern;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::preconditions::update_versioned;
-use crate::locations::model::LocationStatus;
+use crate::locations::topics::store as location_topics;
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::Topic;
 
@@ -42,40 +40,13 @@ pub async fn find(conn: &impl ConnectionTrait, slug: &str) -> Result<Topic, ApiE
     Ok(assemble(conn, vec![model]).await?.remove(0))
 }
 
-/// The ids of the locations that count as offering something: active or temporarily closed.
-fn offering_locations() -> SelectStatement {
-    Query::select()
-        .column(location::Column::Id)
-        .from(location::Entity)
-        .and_where(Expr::col(location::Column::Status).is_in([
-            LocationStatus::Active.as_str(),
-            LocationStatus::TemporarilyClosed.as_str(),
-        ]))
-        .to_owned()
-}
-
 /// Turns stored rows into wire topics, counting their locations in one query for the lot.
 async fn assemble(
     conn: &impl ConnectionTrait,
     models: Vec<topic::Model>,
 ) -> Result<Vec<Topic>, ApiError> {
     let slugs: Vec<String> = models.iter().map(|m| m.slug.clone()).collect();
-    let counts: HashMap<String, i64> = if slugs.is_empty() {
-        HashMap::new()
-    } else {
-        location_topic::Entity::find()
-            .select_only()
-            .column(location_topic::Column::TopicSlug)
-            .column_as(Expr::col(location_topic::Column::LocationId).count(), "n")
-            .filter(location_topic::Column::TopicSlug.is_in(slugs))
-            .filter(location_topic::Column::LocationId.in_subquery(offering_locations()))
-            .group_by(location_topic::Column::TopicSlug)
-            .into_tuple::<(String, i64)>()
-            .all(conn)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let counts = location_topics::offering_counts(conn, slugs).await?;
     models
         .into_iter()
         .map(|m| {

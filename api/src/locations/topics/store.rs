@@ -2,12 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 use entity::{location, location_topic, topic};
 
-use super::super::store::{record, topics_of, write_versioned};
+use super::super::store::{offering_locations, record, topics_of, write_versioned};
 use super::model::LocationTopics;
 use super::rules::Linkable;
 use crate::audit;
@@ -92,4 +93,26 @@ pub async fn replace(
         topics: slugs,
         version: current.version + 1,
     })
+}
+
+/// How many locations that count as an offer offer each of `slugs`, in one query for the lot.
+pub async fn offering_counts(
+    conn: &impl ConnectionTrait,
+    slugs: Vec<String>,
+) -> Result<HashMap<String, i64>, ApiError> {
+    if slugs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(location_topic::Entity::find()
+        .select_only()
+        .column(location_topic::Column::TopicSlug)
+        .column_as(Expr::col(location_topic::Column::LocationId).count(), "n")
+        .filter(location_topic::Column::TopicSlug.is_in(slugs))
+        .filter(location_topic::Column::LocationId.in_subquery(offering_locations()))
+        .group_by(location_topic::Column::TopicSlug)
+        .into_tuple::<(String, i64)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect())
 }
