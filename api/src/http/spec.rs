@@ -24,107 +24,72 @@ pub fn finish(rendered: &str) -> String {
 /// - `Idempotency-Key` is 1 to 255 visible ASCII characters;
 /// - the body of a change (`update_*`) names at least one field.
 pub fn complete(spec: &mut Value) {
-    fn dates(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                if map.get("format").and_then(Value::as_str) == Some("naive-date") {
-                    map.insert("format".into(), json!("date"));
-                }
-                map.values_mut().for_each(dates);
-            }
-            Value::Array(items) => items.iter_mut().for_each(dates),
-            _ => {}
-        }
-    }
-    fn refs(value: &Value, found: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(target)) = map.get("$ref") {
-                    found.push(
-                        target
-                            .trim_start_matches("#/components/schemas/")
-                            .to_string(),
-                    );
-                }
-                map.values().for_each(|v| refs(v, found));
-            }
-            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
-            _ => {}
-        }
-    }
-
-    // A described or nullable reference: poem-openapi adds a type-less part
-    // (`{"description": ..., "nullable": true}`) beside the `$ref`, which validators and
-    // client generators refuse; the same keys on the property itself say the same.
-    fn nullable_refs(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::Array(all_of)) = map.get_mut("allOf") {
-                    all_of.retain(|part| {
-                        part.get("$ref").is_some()
-                            || part.as_object().is_some_and(|keys| {
-                                keys.keys().any(|k| k != "description" && k != "nullable")
-                            })
-                    });
-                }
-                map.values_mut().for_each(nullable_refs);
-            }
-            Value::Array(items) => items.iter_mut().for_each(nullable_refs),
-            _ => {}
-        }
-    }
-
     dates(spec);
     nullable_refs(spec);
     let mut request_schemas = Vec::new();
     let mut patch_schemas = Vec::new();
-    if let Some(paths) = spec["paths"].as_object_mut() {
-        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
-            for operation in operation.values_mut().filter_map(Value::as_object_mut) {
-                if let Some(body) = operation.get("requestBody") {
-                    refs(body, &mut request_schemas);
-                    if operation
-                        .get("operationId")
-                        .and_then(Value::as_str)
-                        .is_some_and(|id| id.starts_with("update_"))
-                    {
-                        refs(body, &mut patch_schemas);
-                    }
-                    operation["responses"]["415"] = json!({
-                        "description": "The body is not `application/json`.",
-                        "content": {"application/problem+json": {
-                            "schema": {"$ref": "#/components/schemas/ProblemDetails"}
-                        }}
-                    });
-                }
-                for parameter in operation
-                    .get_mut("parameters")
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    if parameter["in"] == "header" && parameter["name"] == "If-Match" {
-                        parameter["required"] = json!(true);
-                        // A blank one counts as missing (428).
-                        parameter["schema"]["pattern"] = json!("\\S");
-                    }
-                    // The rule of `idempotency::create_once`: 1 to 255 visible ASCII
-                    // characters (HTTP drops the spaces and tabs around a header value).
-                    if parameter["in"] == "header" && parameter["name"] == "Idempotency-Key" {
-                        parameter["schema"] = json!({
-                            "type": "string",
-                            "pattern": "^[ \t]*[!-~]{1,255}[ \t]*$"
-                        });
-                    }
-                }
+    for operation in operations(spec) {
+        if let Some(body) = operation.get("requestBody") {
+            refs(body, &mut request_schemas);
+            if operation
+                .get("operationId")
+                .and_then(Value::as_str)
+                .is_some_and(|id| id.starts_with("update_"))
+            {
+                refs(body, &mut patch_schemas);
             }
+            operation["responses"]["415"] = json!({
+                "description": "The body is not `application/json`.",
+                "content": {"application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/ProblemDetails"}
+                }}
+            });
         }
+        headers(operation);
     }
     // A change names at least one field (the server answers `{}` with 422).
     for name in patch_schemas {
         spec["components"]["schemas"][&name]["minProperties"] = json!(1);
     }
-    // Request types and the types nested in them.
+    closed(spec, request_schemas);
+}
+
+/// Every operation of the document.
+fn operations(spec: &mut Value) -> impl Iterator<Item = &mut serde_json::Map<String, Value>> {
+    spec["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|path| path.values_mut())
+        .filter_map(Value::as_object_mut)
+}
+
+/// `If-Match` required and not blank (a blank one counts as missing: 428); `Idempotency-Key`
+/// with the rule of `idempotency::create_once`: 1 to 255 visible ASCII characters (HTTP drops
+/// the spaces and tabs around a header value).
+fn headers(operation: &mut serde_json::Map<String, Value>) {
+    let parameters = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten();
+    for parameter in parameters.filter(|p| p["in"] == "header") {
+        if parameter["name"] == "If-Match" {
+            parameter["required"] = json!(true);
+            parameter["schema"]["pattern"] = json!("\\S");
+        }
+        if parameter["name"] == "Idempotency-Key" {
+            parameter["schema"] = json!({
+                "type": "string",
+                "pattern": "^[ \t]*[!-~]{1,255}[ \t]*$"
+            });
+        }
+    }
+}
+
+/// `additionalProperties: false` on the request types and the types nested in them.
+fn closed(spec: &mut Value, mut request_schemas: Vec<String>) {
     let schemas = spec["components"]["schemas"].clone();
     let mut seen = std::collections::HashSet::new();
     while let Some(name) = request_schemas.pop() {
@@ -136,5 +101,57 @@ pub fn complete(spec: &mut Value) {
         if schema["type"] == "object" {
             schema["additionalProperties"] = json!(false);
         }
+    }
+}
+
+fn dates(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("format").and_then(Value::as_str) == Some("naive-date") {
+                map.insert("format".into(), json!("date"));
+            }
+            map.values_mut().for_each(dates);
+        }
+        Value::Array(items) => items.iter_mut().for_each(dates),
+        _ => {}
+    }
+}
+
+/// The schema names `value` refers to.
+fn refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref") {
+                found.push(
+                    target
+                        .trim_start_matches("#/components/schemas/")
+                        .to_string(),
+                );
+            }
+            map.values().for_each(|v| refs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
+}
+
+/// A described or nullable reference: poem-openapi adds a type-less part
+/// (`{"description": ..., "nullable": true}`) beside the `$ref`, which validators and client
+/// generators refuse; the same keys on the property itself say the same.
+fn nullable_refs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(all_of)) = map.get_mut("allOf") {
+                all_of.retain(|part| {
+                    part.get("$ref").is_some()
+                        || part.as_object().is_some_and(|keys| {
+                            keys.keys().any(|k| k != "description" && k != "nullable")
+                        })
+                });
+            }
+            map.values_mut().for_each(nullable_refs);
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_refs),
+        _ => {}
     }
 }
