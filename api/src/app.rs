@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use poem::endpoint::make_sync;
-use poem::middleware::Cors;
+use poem::http::{Method, header};
+use poem::middleware::{Cors, SetHeader};
 use poem::{Endpoint, EndpointExt, Route, get};
 use poem_openapi::OpenApiService;
 
@@ -124,10 +125,22 @@ pub fn app(
                 "x-request-id",
             ])
             .expose_headers(["etag", "location", "x-request-id"])
+            // Only the methods the API answers; never CONNECT or TRACE.
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
             .max_age(600)
     });
+    // The allowed origin is echoed back, so a cache must keep one answer per origin.
+    let vary = SetHeader::new().appending(header::VARY, "Origin");
     edge(
-        routes.with_if(cors.is_some(), cors.unwrap_or_default()),
+        routes
+            .with_if(cors.is_some(), cors.unwrap_or_default())
+            .with_if(!cors_origins.is_empty(), vary),
         metrics,
         routes_table,
     )

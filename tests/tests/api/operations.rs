@@ -128,3 +128,74 @@ async fn cors_allows_the_configured_origin_only(app: TestApp) {
     assert_eq!(other.header("access-control-allow-origin"), None);
 }
 db_test!(cors_allows_the_configured_origin_only);
+
+async fn invented_methods_never_add_a_metric_label(app: TestApp) {
+    for name in ["BREW", "PROPFIND", &"X".repeat(200)] {
+        let method = Method::from_bytes(name.as_bytes()).unwrap();
+        let reply = app.call(method, "/api/v1/counties").send().await;
+        assert!(reply.status.is_client_error(), "{name}: {:?}", reply.status);
+    }
+    let metrics = app.get("/metrics").await;
+    metrics.expect(200);
+    assert!(
+        metrics.text.contains(r#"method="other""#),
+        "{}",
+        metrics.text
+    );
+    for name in ["BREW", "PROPFIND", "XXXXXXXX"] {
+        assert!(!metrics.text.contains(name), "{name} became a label");
+    }
+}
+db_test!(invented_methods_never_add_a_metric_label);
+
+async fn every_answer_forbids_content_sniffing(app: TestApp) {
+    for path in ["/api/v1/counties", "/api/v1/counties/99", "/no/such/route"] {
+        let reply = app.get(path).await;
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+}
+db_test!(every_answer_forbids_content_sniffing);
+
+async fn cors_answers_vary_by_origin_and_offer_only_the_api_methods(app: TestApp) {
+    let read = app
+        .call(Method::GET, "/api/v1/counties")
+        .header("origin", "https://digihjelpen.example")
+        .send()
+        .await;
+    let vary: Vec<&str> = read
+        .headers
+        .get_all("vary")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(vary.iter().any(|v| v.contains("Origin")), "{vary:?}");
+    let preflight = app
+        .call(Method::OPTIONS, "/api/v1/locations")
+        .header("origin", "https://digihjelpen.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await;
+    assert!(preflight.status.is_success(), "{:?}", preflight);
+    let offered = preflight
+        .header("access-control-allow-methods")
+        .unwrap_or_default()
+        .to_uppercase();
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+        assert!(offered.contains(method), "{offered}");
+    }
+    for method in ["CONNECT", "TRACE"] {
+        assert!(!offered.contains(method), "{offered}");
+    }
+    let trace = app
+        .call(Method::OPTIONS, "/api/v1/locations")
+        .header("origin", "https://digihjelpen.example")
+        .header("access-control-request-method", "TRACE")
+        .send()
+        .await;
+    assert!(!trace.status.is_success(), "{:?}", trace);
+}
+db_test!(cors_answers_vary_by_origin_and_offer_only_the_api_methods);

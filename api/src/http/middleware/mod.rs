@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use poem::http::{HeaderValue, StatusCode};
-use poem::middleware::CatchPanic;
+use poem::middleware::{CatchPanic, SetHeader};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 use poem_openapi::error::ParsePathError;
 use tracing::Instrument;
 
 use crate::http::error::{ProblemDetails, panic_response, problem_response};
-use crate::http::metrics::Metrics;
+use crate::http::metrics::{Metrics, method_label};
 use crate::http::routes::RouteTable;
 
 mod conditional;
@@ -35,6 +35,8 @@ where
 {
     app.with(CatchPanic::new().with_handler(panic_response))
         .around(move |ep, req| observe(ep, req, Arc::clone(&metrics), Arc::clone(&routes)))
+        // Every answer, errors included: browsers must not guess another content type.
+        .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
 }
 
 /// Wraps the whole app: every request gets an id (`X-Request-Id`, taken from the request
@@ -53,7 +55,7 @@ pub async fn observe<E: Endpoint>(
         .filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let path = req.uri().path().to_string();
     let if_none_match = (req.method() == poem::http::Method::GET && path.starts_with("/api/"))
         .then(|| {
@@ -111,7 +113,7 @@ pub async fn observe<E: Endpoint>(
         let elapsed = started.elapsed();
         let route = routes.label(operation.as_ref(), &path);
         let status = response.status();
-        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        metrics.observe(method, &route, status, elapsed.as_secs_f64());
 
         let span = tracing::Span::current();
         span.record("route", route.as_str());
