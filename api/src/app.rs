@@ -15,7 +15,7 @@ use crate::coverage::CoverageApi;
 use crate::grants::GrantSchemesApi;
 use crate::grants::applications::GrantApplicationsApi;
 use crate::http;
-use crate::http::middleware::edge;
+use crate::http::middleware::{ValueRules, edge};
 use crate::http::routes::RouteTable;
 use crate::locations::LocationsApi;
 use crate::locations::hours::OpeningHoursApi;
@@ -93,9 +93,9 @@ pub fn app(
     let docs = service.swagger_ui();
     // The document is rendered once; the route table and `/openapi.json` both come from it.
     let rendered = service.spec();
-    let routes_table = Arc::new(RouteTable::from_spec(
-        &serde_json::from_str(&rendered).expect("valid JSON"),
-    ));
+    let document: serde_json::Value = serde_json::from_str(&rendered).expect("valid JSON");
+    let routes_table = Arc::new(RouteTable::from_spec(&document));
+    let value_rules = Arc::new(ValueRules::from_spec(&document));
     let spec = http::spec::finish(&rendered);
     let metrics = Arc::clone(&state.metrics);
     let routes = Route::new()
@@ -143,5 +143,6 @@ pub fn app(
             .with_if(!cors_origins.is_empty(), vary),
         metrics,
         routes_table,
+        value_rules,
     )
 }

@@ -4,6 +4,7 @@
 //!
 //! Nothing here knows a resource: the composition root (`app.rs`) hands it the spec.
 
+pub mod bounds;
 pub mod error;
 pub mod idempotency;
 pub mod metrics;

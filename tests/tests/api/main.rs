@@ -10,6 +10,7 @@ mod counties;
 mod coverage;
 mod errors;
 mod grants;
+mod hostile;
 mod locations;
 mod meeting_places;
 mod municipalities;

@@ -18,8 +18,10 @@ use crate::http::routes::RouteTable;
 
 mod conditional;
 mod limits;
+mod values;
 
 pub use limits::MAX_BODY_BYTES;
+pub use values::ValueRules;
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -29,24 +31,34 @@ pub fn edge<E>(
     app: E,
     metrics: Arc<Metrics>,
     routes: Arc<RouteTable>,
+    values: Arc<ValueRules>,
 ) -> impl Endpoint<Output = Response>
 where
     E: Endpoint + 'static,
 {
     app.with(CatchPanic::new().with_handler(panic_response))
-        .around(move |ep, req| observe(ep, req, Arc::clone(&metrics), Arc::clone(&routes)))
+        .around(move |ep, req| {
+            observe(
+                ep,
+                req,
+                Arc::clone(&metrics),
+                Arc::clone(&routes),
+                Arc::clone(&values),
+            )
+        })
         // Every answer, errors included: browsers must not guess another content type.
         .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
 }
 
 /// Wraps the whole app: every request gets an id (`X-Request-Id`, taken from the request
-/// when it carries a sane one), a span, a size limit, problem+json for any error, a log line
-/// and a metrics sample.
+/// when it carries a sane one), a span, a size limit, the bounds on values, problem+json for
+/// any error, a log line and a metrics sample.
 pub async fn observe<E: Endpoint>(
     next: E,
     mut req: Request,
     metrics: Arc<Metrics>,
     routes: Arc<RouteTable>,
+    values: Arc<ValueRules>,
 ) -> poem::Result<Response> {
     let request_id = req
         .headers()
@@ -76,8 +88,13 @@ pub async fn observe<E: Endpoint>(
 
     async move {
         let started = Instant::now();
-        let (mut response, operation) = match limits::check_request(&mut req).await {
-            Err(too_large) => (too_large, None),
+        let checked = limits::check_request(&mut req).await.and_then(|body| {
+            values
+                .check(&req, body.as_ref().map(AsRef::as_ref))
+                .map_err(|err| err.problem().into_response())
+        });
+        let (mut response, operation) = match checked {
+            Err(refused) => (refused, None),
             Ok(()) => match next.call(req).await {
                 Ok(output) => {
                     let response = output.into_response();
@@ -169,6 +186,7 @@ mod tests {
             Route::new().at("/boom", get(panics)),
             Arc::clone(&metrics),
             routes,
+            Arc::new(ValueRules::from_spec(&json!({}))),
         );
         let response = TestClient::new(app).get("/boom").send().await;
         response.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
