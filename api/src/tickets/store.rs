@@ -58,6 +58,24 @@ fn scoped(caller: &Caller) -> Select<ticket::Entity> {
     }
 }
 
+/// The ids of the tickets the caller may see, as the audit log names them; `None` when the
+/// caller sees every ticket.
+pub async fn visible_ids(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+) -> Result<Option<Vec<String>>, DbErr> {
+    if policy::ticket_scope(caller) == TicketScope::All {
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = scoped(caller)
+        .select_only()
+        .column(ticket::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(Some(ids.iter().map(Uuid::to_string).collect()))
+}
+
 /// The messages of a ticket the caller may see: internal notes for KS only.
 fn messages_of(caller: &Caller, ticket_id: Uuid) -> Select<ticket_message::Entity> {
     let query =

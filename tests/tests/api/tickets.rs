@@ -918,6 +918,73 @@ async fn no_internal_note_reaches_a_municipality_or_the_ministry(app: TestApp) {
 }
 db_test!(no_internal_note_reaches_a_municipality_or_the_ministry);
 
+/// `(resource_id, action)` of each ticket entry of the audit log, as `token` reads it.
+async fn ticket_audit(app: &TestApp, token: &str) -> Vec<(String, String)> {
+    let log = get(
+        app,
+        Some(token),
+        "/api/v1/audit?resource_type=ticket&limit=200",
+    )
+    .await;
+    log.expect(200);
+    items(&log)
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap().to_string();
+            (field("resource_id"), field("action"))
+        })
+        .collect()
+}
+
+async fn the_audit_log_shows_the_ministry_its_referred_tickets_only_and_no_internal_note(
+    app: TestApp,
+) {
+    let ks = app.ks();
+    let referred = ticket_of(&app, "0301").await;
+    refer(&app, &ks, &referred, "ministry").await.expect(200);
+    let elsewhere = ticket_in(&app, "referred").await;
+    let unreferred = ticket_of(&app, "4601").await;
+    for id in [&referred, &elsewhere, &unreferred] {
+        post_message(
+            &app,
+            &ks,
+            id,
+            None,
+            json!({"body": "Notat", "internal": true}),
+        )
+        .await
+        .expect(201);
+        reply(&app, &ks, id, "Svar").await.expect(201);
+    }
+
+    let everything = ticket_audit(&app, &ks).await;
+    assert_eq!(everything.len(), 3 * 3 + 2, "{everything:?}");
+    assert_eq!(everything.iter().filter(|(_, a)| a == "note").count(), 3);
+
+    let ministry = ticket_audit(&app, &app.kmd()).await;
+    let mut actions: Vec<_> = ministry
+        .iter()
+        .map(|(id, action)| {
+            assert_eq!(id, &referred, "{ministry:?}");
+            action.as_str()
+        })
+        .collect();
+    actions.sort();
+    assert_eq!(actions, ["create", "refer", "reply"]);
+    // Nor through the other filters or the whole log.
+    let whole = get(&app, Some(&app.kmd()), "/api/v1/audit?limit=200").await;
+    assert!(!whole.text.contains("internal note"), "{}", whole.text);
+    assert!(!whole.text.contains(&unreferred));
+    let by_id = get(
+        &app,
+        Some(&app.kmd()),
+        &format!("/api/v1/audit?resource_id={unreferred}"),
+    )
+    .await;
+    assert!(items(&by_id).is_empty());
+}
+db_test!(the_audit_log_shows_the_ministry_its_referred_tickets_only_and_no_internal_note);
+
 async fn lists_filter_search_and_page_newest_first(app: TestApp) {
     let ks = app.ks();
     let oslo = app.municipality("0301");
@@ -978,7 +1045,7 @@ async fn lists_filter_search_and_page_newest_first(app: TestApp) {
         find("municipality=0301&category=grants&status=new").await,
         [ids[0].as_str()]
     );
-    assert!(find("updated_since=2999-01-01T00:00:00Z").await.is_empty());
+    assert!(find("updated_since=2200-01-01T00:00:00Z").await.is_empty());
     assert_eq!(find("updated_since=2000-01-01T00:00:00Z").await.len(), 4);
 
     let first = get(&app, Some(&ks), "/api/v1/tickets?limit=3").await;
