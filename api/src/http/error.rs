@@ -29,7 +29,7 @@ pub struct ProblemDetails {
     /// What happened in this occurrence.
     pub detail: String,
     /// One entry per invalid field (status 422, and a 400 for values no resource takes: a
-    /// date outside the years 1900 to 2200, text with NUL).
+    /// date outside the years 1900 to 2200, text with NUL, a malformed or repeated header).
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<Vec<FieldError>>,
     /// The version the resource has now (status 412 only).
@@ -100,9 +100,10 @@ pub enum ApiError {
     PreconditionRequired,
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
-    /// Values no operation takes (see `http::bounds`), refused at the edge as malformed.
-    #[error("the request has values outside what the API takes")]
-    OutOfRange(Vec<FieldError>),
+    /// Values no operation takes (see `http::bounds`) or headers that are not well formed,
+    /// refused at the edge: a 400 naming each.
+    #[error("the request has values the API does not take")]
+    Malformed(Vec<FieldError>),
     #[error("the database is not reachable; try again shortly")]
     Unavailable,
     #[error("an unexpected error occurred; it has been logged")]
@@ -117,7 +118,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::OutOfRange(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -135,7 +136,7 @@ impl ApiError {
 
     pub fn problem(&self) -> ProblemDetails {
         let (errors, current_version) = match self {
-            Self::Validation(errors) | Self::OutOfRange(errors) => (Some(errors.clone()), None),
+            Self::Validation(errors) | Self::Malformed(errors) => (Some(errors.clone()), None),
             Self::PreconditionFailed { current_version } => (None, Some(*current_version)),
             _ => (None, None),
         };

@@ -1,6 +1,7 @@
 //! Inputs the issue of hostile callers found answered with a 500 (PostgreSQL) or with
 //! everything (SQLite): each is a 400 naming the parameter or field, and nothing is stored.
 
+use digihjelpen::auth::Role;
 use poem::http::Method;
 use serde_json::json;
 
@@ -147,3 +148,59 @@ async fn nul_in_a_parameter_a_cursor_or_a_body_is_named_and_nothing_is_stored(ap
     assert_eq!(app.count("locations").await, before);
 }
 db_test!(nul_in_a_parameter_a_cursor_or_a_body_is_named_and_nothing_is_stored);
+
+async fn idempotency_keys_and_if_match_that_are_not_visible_ascii_or_repeated_are_refused(
+    app: TestApp,
+) {
+    let oslo = app.municipality("0301");
+    let ticket = json!({"subject": "Spørsmål", "body": "Hei", "category": "other"});
+    for headers in [
+        vec![("idempotency-key", "nøkkel-A")],
+        vec![("idempotency-key", "a b")],
+        vec![("idempotency-key", "k-1"), ("idempotency-key", "k-2")],
+    ] {
+        let mut call = app.call(Method::POST, "/api/v1/tickets").bearer(&oslo);
+        for (name, value) in &headers {
+            call = call.header_bytes(name, value.as_bytes());
+        }
+        let reply = call.json(ticket.clone()).send().await;
+        assert_names(&reply, &["Idempotency-Key"]);
+    }
+    assert_eq!(app.count("tickets").await, 0);
+
+    let id = create_ok(&app, deichman()).await;
+    let path = format!("/api/v1/locations/{id}");
+    let tag = etag(&app, None, &path).await;
+    for values in [vec!["\"ø\""], vec![tag.as_str(), tag.as_str()]] {
+        let mut call = app.call(Method::PATCH, &path).bearer(&app.ks());
+        for value in values {
+            call = call.header_bytes("if-match", value.as_bytes());
+        }
+        let reply = call.json(json!({"name": "Nytt navn"})).send().await;
+        assert_names(&reply, &["If-Match"]);
+    }
+    assert_eq!(etag(&app, None, &path).await, tag);
+    assert_eq!(app.count("audit_entries").await, 1);
+}
+db_test!(idempotency_keys_and_if_match_that_are_not_visible_ascii_or_repeated_are_refused);
+
+async fn an_idempotency_key_is_scoped_to_the_whole_principal(app: TestApp) {
+    let ticket = json!({"subject": "Spørsmål", "body": "Hei", "category": "other"});
+    let mut created = Vec::new();
+    for municipality in ["0301", "4601"] {
+        let token = app.token(Role::Municipality, Some(municipality), "kari");
+        let reply = post(&app, &token, "/api/v1/tickets", Some("k-1"), ticket.clone()).await;
+        reply.expect(201);
+        assert_eq!(reply.body["municipality_number"], municipality);
+        created.push(reply.body["id"].clone());
+    }
+    assert_ne!(created[0], created[1]);
+    assert_eq!(app.count("tickets").await, 2);
+    // Each principal's retry still replays its own.
+    let token = app.token(Role::Municipality, Some("4601"), "kari");
+    let again = post(&app, &token, "/api/v1/tickets", Some("k-1"), ticket).await;
+    again.expect(201);
+    assert_eq!(again.body["id"], created[1]);
+    assert_eq!(app.count("tickets").await, 2);
+}
+db_test!(an_idempotency_key_is_scoped_to_the_whole_principal);

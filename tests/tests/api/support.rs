@@ -10,7 +10,7 @@ use digihjelpen::state::{AppState, Db};
 use migration::{Migrator, MigratorTrait};
 use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
-use poem::http::{HeaderMap, Method, StatusCode};
+use poem::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use poem::test::TestClient;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
@@ -170,7 +170,7 @@ pub struct Call<'a> {
     app: &'a TestApp,
     method: Method,
     path: String,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, HeaderValue)>,
     body: Option<Body>,
 }
 
@@ -192,8 +192,14 @@ impl Call<'_> {
         }
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.header_bytes(name, value.as_bytes())
+    }
+
+    /// A header of any bytes HTTP allows (`nøkkel` as UTF-8, which `&str` headers refuse).
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        let value = HeaderValue::from_bytes(value).expect("bytes a header can carry");
+        self.headers.push((name.to_string(), value));
         self
     }
 
@@ -226,7 +232,7 @@ impl Call<'_> {
     pub async fn send(self) -> Reply {
         let mut request = self.app.client.request(self.method, self.path);
         for (name, value) in &self.headers {
-            request = request.header(name.as_str(), value.as_str());
+            request = request.header(name.as_str(), value.clone());
         }
         request = match self.body {
             Some(Body::Json(value)) => request.body_json(&value),

@@ -1,7 +1,9 @@
 //! The edge rule for values the databases cannot hold ([`crate::http::bounds`]), applied to
 //! every query parameter and every request body field of every operation, read once from the
 //! OpenAPI document: a date or an instant outside the years 1900 to 2200, or a string with
-//! NUL, is a 400 problem naming each such field before any handler runs.
+//! NUL, is a 400 problem naming each such field before any handler runs. So is an
+//! `Idempotency-Key` or `If-Match` that is repeated or not visible ASCII: poem would read
+//! the first, or none, and a retry would silently create a duplicate.
 
 use std::collections::HashMap;
 
@@ -85,7 +87,7 @@ impl ValueRules {
     /// Every query parameter and body field of `req` the databases could not hold, as one
     /// 400 naming each; the body is read from `body` (already buffered by the size limit).
     pub fn check(&self, req: &Request, body: Option<&[u8]>) -> Result<(), ApiError> {
-        let mut errors = Vec::new();
+        let mut errors = header_errors(req);
         let operation = self.operation(req.method(), req.uri().path());
         for (name, value) in url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
         {
@@ -114,7 +116,7 @@ impl ValueRules {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::OutOfRange(errors))
+            Err(ApiError::Malformed(errors))
         }
     }
 
@@ -184,6 +186,33 @@ impl ValueRules {
     }
 }
 
+/// The headers whose value decides what a change does, with the bytes they may hold: an
+/// `Idempotency-Key` is one token of visible ASCII, an `If-Match` a list of entity tags
+/// (visible ASCII and spaces).
+const PRECONDITION_HEADERS: [(&str, &str, bool); 2] = [
+    ("Idempotency-Key", "idempotency-key", false),
+    ("If-Match", "if-match", true),
+];
+
+fn header_errors(req: &Request) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (field, name, spaces) in PRECONDITION_HEADERS {
+        let values: Vec<_> = req.headers().get_all(name).iter().collect();
+        if values.len() > 1 {
+            errors.push(FieldError::new(field, "must be sent once"));
+        } else if let Some(value) = values.first() {
+            let visible = |b: &u8| b.is_ascii_graphic() || (spaces && (*b == b' ' || *b == b'\t'));
+            if !value.as_bytes().iter().all(visible) {
+                errors.push(FieldError::new(
+                    field,
+                    "must be visible ASCII characters, e.g. a UUID",
+                ));
+            }
+        }
+    }
+    errors
+}
+
 fn push(errors: &mut Vec<FieldError>, field: String, message: String) {
     if !errors.iter().any(|e| e.field == field) {
         errors.push(FieldError::new(field, message));
@@ -234,7 +263,7 @@ mod tests {
         let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
         match rules().check(&req, bytes.as_deref()) {
             Ok(()) => vec![],
-            Err(ApiError::OutOfRange(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            Err(ApiError::Malformed(errors)) => errors.into_iter().map(|e| e.field).collect(),
             Err(other) => panic!("{other:?}"),
         }
     }
@@ -283,6 +312,40 @@ mod tests {
                 "maybe.date",
                 "starts_at"
             ]
+        );
+    }
+
+    #[test]
+    fn precondition_headers_are_sent_once_in_visible_ascii() {
+        let check = |headers: &[(&str, &[u8])]| {
+            let mut req = Request::builder().uri("/x".parse().unwrap());
+            for (name, value) in headers {
+                req = req.header(*name, poem::http::HeaderValue::from_bytes(value).unwrap());
+            }
+            let errors = header_errors(&req.finish());
+            errors.into_iter().map(|e| e.field).collect::<Vec<_>>()
+        };
+        assert!(
+            check(&[
+                ("idempotency-key", b"4f1c-2d9e"),
+                ("if-match", b"\"1\", \"2\"")
+            ])
+            .is_empty()
+        );
+        assert_eq!(
+            check(&[("idempotency-key", "nøkkel-A".as_bytes())]),
+            ["Idempotency-Key"]
+        );
+        assert_eq!(check(&[("idempotency-key", b"a b")]), ["Idempotency-Key"]);
+        assert_eq!(check(&[("if-match", "\"ø\"".as_bytes())]), ["If-Match"]);
+        assert_eq!(
+            check(&[
+                ("if-match", b"\"1\""),
+                ("if-match", b"\"2\""),
+                ("idempotency-key", b"a"),
+                ("idempotency-key", b"a")
+            ]),
+            ["Idempotency-Key", "If-Match"]
         );
     }
 
