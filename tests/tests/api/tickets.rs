@@ -918,6 +918,64 @@ async fn no_internal_note_reaches_a_municipality_or_the_ministry(app: TestApp) {
 }
 db_test!(no_internal_note_reaches_a_municipality_or_the_ministry);
 
+async fn a_tickets_etag_differs_wherever_its_body_does_by_role(app: TestApp) {
+    let ks = app.ks();
+    let oslo = app.municipality("0301");
+    let id = ticket_of(&app, "0301").await;
+    let path = format!("/api/v1/tickets/{id}");
+    let ks_before = read(&app, &ks, &id).await;
+    let oslo_before = read(&app, &oslo, &id).await;
+    assert_eq!(ks_before.header("etag"), oslo_before.header("etag"));
+    post_message(
+        &app,
+        &ks,
+        &id,
+        None,
+        json!({"body": "Notat", "internal": true}),
+    )
+    .await
+    .expect(201);
+
+    let revalidate = |token: String, tag: String| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.call(Method::GET, &path)
+                .bearer(&token)
+                .header("if-none-match", &tag)
+                .send()
+                .await
+        }
+    };
+    // KS's count changed: no 304 on the tag it read before the note.
+    let ks_tag = ks_before.header("etag").unwrap().to_string();
+    let ks_after = revalidate(ks.clone(), ks_tag.clone()).await;
+    ks_after.expect(200);
+    assert_eq!(ks_after.body["message_count"], 1);
+    let ks_new_tag = ks_after.header("etag").unwrap().to_string();
+    assert_ne!(ks_new_tag, ks_tag);
+    // The municipality's body did not change, nor its tag.
+    let oslo_tag = oslo_before.header("etag").unwrap().to_string();
+    assert_eq!(revalidate(oslo.clone(), oslo_tag.clone()).await.status, 304);
+
+    // KS changes the ticket with the tag it was shown, not with the stale one.
+    let stale = patch(&app, &ks, &id, Some(&ks_tag), json!({"priority": "high"})).await;
+    stale.expect(412);
+    let changed = patch(
+        &app,
+        &ks,
+        &id,
+        Some(&ks_new_tag),
+        json!({"priority": "high"}),
+    )
+    .await;
+    changed.expect(200);
+    assert_eq!(changed.body["priority"], "high");
+    assert_eq!(changed.header("etag"), Some("\"2.1\""));
+    assert_eq!(read(&app, &oslo, &id).await.header("etag"), Some("\"2\""));
+}
+db_test!(a_tickets_etag_differs_wherever_its_body_does_by_role);
+
 /// `(resource_id, action)` of each ticket entry of the audit log, as `token` reads it.
 async fn ticket_audit(app: &TestApp, token: &str) -> Vec<(String, String)> {
     let log = get(
