@@ -13,4 +13,5 @@ pub mod pagination;
 pub mod params;
 pub mod preconditions;
 pub mod routes;
+pub mod server;
 pub mod spec;

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod counties;
 mod coverage;
+mod edge;
 mod errors;
 mod grants;
 mod hostile;

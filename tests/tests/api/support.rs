@@ -54,6 +54,8 @@ macro_rules! db_test {
 pub struct TestApp {
     pub client: TestClient<BoxEndpoint<'static, poem::Response>>,
     pub db: DatabaseConnection,
+    /// The app's state, to serve it on a socket (`hostile.rs`).
+    pub state: AppState,
     pub jwt: JwtConfig,
     _sqlite_dir: Option<tempfile::TempDir>,
     _postgres: Option<PostgresDatabase>,
@@ -106,13 +108,12 @@ impl TestApp {
         postgres: Option<PostgresDatabase>,
     ) -> Self {
         let conn = db.conn().clone();
-        let endpoint = app(
-            AppState::new(db, &jwt),
-            &["https://digihjelpen.example".into()],
-        );
+        let state = AppState::new(db, &jwt);
+        let endpoint = app(state.clone(), &["https://digihjelpen.example".into()]);
         Self {
             client: TestClient::new(endpoint.boxed()),
             db: conn,
+            state,
             jwt,
             _sqlite_dir: sqlite_dir,
             _postgres: postgres,

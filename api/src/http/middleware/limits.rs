@@ -1,5 +1,7 @@
 //! What no handler should see: NUL in the path, and bodies over the size limit.
 
+use std::time::Duration;
+
 use poem::http::StatusCode;
 use poem::{Request, Response};
 
@@ -10,9 +12,11 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Refuses what no handler should see: a NUL character in the path (PostgreSQL cannot
 /// store one; the query's parameters are named by `values`), and a body over
-/// [`MAX_BODY_BYTES`] (413). Answers the body it buffered, if any.
+/// [`MAX_BODY_BYTES`] (413) or slower than `body_timeout` (408). Answers the body it
+/// buffered, if any.
 pub(super) async fn check_request(
     req: &mut Request,
+    body_timeout: Duration,
 ) -> Result<Option<impl AsRef<[u8]> + use<>>, Response> {
     if req.uri().path().to_ascii_lowercase().contains("%00") {
         return Err(ProblemDetails::for_status(
@@ -39,7 +43,27 @@ pub(super) async fn check_request(
     if declared == Some(0) || req.method() == poem::http::Method::GET {
         return Ok(None);
     }
-    match req.take_body().into_bytes_limit(MAX_BODY_BYTES).await {
+    let read = tokio::time::timeout(
+        body_timeout,
+        req.take_body().into_bytes_limit(MAX_BODY_BYTES),
+    );
+    let Ok(read) = read.await else {
+        // A body trickling in holds a connection and its buffer: the client is cut off.
+        let mut response = ProblemDetails::for_status(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s",
+                body_timeout.as_secs()
+            ),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            poem::http::header::CONNECTION,
+            "close".parse().expect("ASCII"),
+        );
+        return Err(response);
+    };
+    match read {
         Ok(bytes) => {
             req.set_body(bytes.clone());
             Ok(Some(bytes))

@@ -3,7 +3,7 @@
 //! error that reaches the edge of the app.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use poem::http::{HeaderValue, StatusCode};
 use poem::middleware::{CatchPanic, SetHeader};
@@ -18,9 +18,11 @@ use crate::http::routes::RouteTable;
 
 mod conditional;
 mod limits;
+mod load;
 mod values;
 
 pub use limits::MAX_BODY_BYTES;
+pub use load::Load;
 pub use values::ValueRules;
 
 const REQUEST_ID: &str = "x-request-id";
@@ -32,34 +34,48 @@ pub fn edge<E>(
     metrics: Arc<Metrics>,
     routes: Arc<RouteTable>,
     values: Arc<ValueRules>,
+    load: Arc<Load>,
+    body_timeout: Duration,
 ) -> impl Endpoint<Output = Response>
 where
     E: Endpoint + 'static,
 {
     app.with(CatchPanic::new().with_handler(panic_response))
         .around(move |ep, req| {
-            observe(
-                ep,
-                req,
-                Arc::clone(&metrics),
-                Arc::clone(&routes),
-                Arc::clone(&values),
-            )
+            let edge = Edge {
+                metrics: Arc::clone(&metrics),
+                routes: Arc::clone(&routes),
+                values: Arc::clone(&values),
+                load: Arc::clone(&load),
+                body_timeout,
+            };
+            observe(ep, req, edge)
         })
         // Every answer, errors included: browsers must not guess another content type.
         .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
 }
 
+/// What [`observe`] needs, shared by every request.
+pub struct Edge {
+    pub metrics: Arc<Metrics>,
+    pub routes: Arc<RouteTable>,
+    pub values: Arc<ValueRules>,
+    pub load: Arc<Load>,
+    pub body_timeout: Duration,
+}
+
 /// Wraps the whole app: every request gets an id (`X-Request-Id`, taken from the request
-/// when it carries a sane one), a span, a size limit, the bounds on values, problem+json for
-/// any error, a log line and a metrics sample.
-pub async fn observe<E: Endpoint>(
-    next: E,
-    mut req: Request,
-    metrics: Arc<Metrics>,
-    routes: Arc<RouteTable>,
-    values: Arc<ValueRules>,
-) -> poem::Result<Response> {
+/// when it carries a sane one), a span, a place among the requests in flight, its client's
+/// rate, a size and time limit on its body, the bounds on values, problem+json for any
+/// error, a log line and a metrics sample.
+pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem::Result<Response> {
+    let Edge {
+        metrics,
+        routes,
+        values,
+        load,
+        body_timeout,
+    } = edge;
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -88,11 +104,22 @@ pub async fn observe<E: Endpoint>(
 
     async move {
         let started = Instant::now();
-        let checked = limits::check_request(&mut req).await.and_then(|body| {
-            values
-                .check(&req, body.as_ref().map(AsRef::as_ref))
-                .map_err(|err| err.problem().into_response())
-        });
+        // The place in flight is held until the answer is made.
+        let (_in_flight, checked) = match load.admit(&req) {
+            Err(refused) => (None, Err(refused)),
+            Ok(permit) => {
+                let checked = async {
+                    let operation = values.operation_id(req.method(), req.uri().path());
+                    load.rate(&req, operation).await?;
+                    let body = limits::check_request(&mut req, body_timeout).await?;
+                    values
+                        .check(&req, body.as_ref().map(AsRef::as_ref))
+                        .map_err(|err| err.problem().into_response())
+                }
+                .await;
+                (permit, checked)
+            }
+        };
         let (mut response, operation) = match checked {
             Err(refused) => (refused, None),
             Ok(()) => match next.call(req).await {
@@ -172,6 +199,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::config::EdgeConfig;
 
     #[handler]
     fn panics() -> &'static str {
@@ -187,6 +215,8 @@ mod tests {
             Arc::clone(&metrics),
             routes,
             Arc::new(ValueRules::from_spec(&json!({}))),
+            Arc::new(Load::new(&EdgeConfig::default(), None)),
+            Duration::from_secs(10),
         );
         let response = TestClient::new(app).get("/boom").send().await;
         response.assert_status(StatusCode::INTERNAL_SERVER_ERROR);

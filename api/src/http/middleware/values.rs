@@ -22,6 +22,7 @@ pub struct ValueRules {
 }
 
 struct Operation {
+    id: String,
     method: Method,
     segments: Vec<String>,
     /// Query parameter name → the format of its values (`date`, `date-time`, or none).
@@ -55,6 +56,10 @@ impl ValueRules {
                     .and_then(|content| content.values().next())
                     .map(|media| media["schema"].clone());
                 operations.push(Operation {
+                    id: operation["operationId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                     method,
                     segments: path.split('/').map(str::to_string).collect(),
                     query,
@@ -66,6 +71,11 @@ impl ValueRules {
             operations,
             schemas: spec["components"]["schemas"].clone(),
         }
+    }
+
+    /// The `operationId` of the operation a request is for, if any.
+    pub fn operation_id(&self, method: &Method, path: &str) -> Option<&str> {
+        self.operation(method, path).map(|op| op.id.as_str())
     }
 
     /// The operation a request is for: of the templates its path fits, the one with the most
