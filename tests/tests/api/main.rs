@@ -12,6 +12,7 @@ mod edge;
 mod errors;
 mod grants;
 mod hostile;
+mod hostile_suite;
 mod locations;
 mod meeting_places;
 mod municipalities;

@@ -168,6 +168,12 @@ impl ValueRules {
                     self.walk(item_schema, item, format!("{field}[{index}]"), errors);
                 }
             }
+            Value::Number(number) => {
+                let integer = schemas.iter().find(|s| s["type"] == "integer");
+                if let Some(message) = integer.and_then(|s| out_of_range(number, &s["format"])) {
+                    push(errors, field, message.into());
+                }
+            }
             _ => {}
         }
     }
@@ -223,6 +229,25 @@ fn header_errors(req: &Request) -> Vec<FieldError> {
     errors
 }
 
+/// Why a number cannot be an integer of `format`, if it cannot (poem's own refusal would
+/// not name the field).
+fn out_of_range(number: &serde_json::Number, format: &Value) -> Option<&'static str> {
+    let Some(value) = number
+        .as_i64()
+        .map(i128::from)
+        .or(number.as_u64().map(i128::from))
+    else {
+        return Some("must be a whole number within the range of its type");
+    };
+    let fits = match format.as_str() {
+        Some("int32") => i32::try_from(value).is_ok(),
+        Some("uint32") => u32::try_from(value).is_ok(),
+        Some("uint64") => u64::try_from(value).is_ok(),
+        _ => i64::try_from(value).is_ok(),
+    };
+    (!fits).then_some("is out of the range of its type")
+}
+
 fn push(errors: &mut Vec<FieldError>, field: String, message: String) {
     if !errors.iter().any(|e| e.field == field) {
         errors.push(FieldError::new(field, message));
@@ -255,6 +280,8 @@ mod tests {
             "components": {"schemas": {
                 "NewThing": {"type": "object", "properties": {
                     "starts_at": {"type": "string", "format": "date-time"},
+                    "count": {"type": "integer", "format": "int32"},
+                    "sum": {"type": "integer", "format": "int64"},
                     "note": {"type": "string"},
                     "days": {"type": "array", "items": {"$ref": "#/components/schemas/Day"}},
                     "maybe": {"allOf": [{"$ref": "#/components/schemas/Day"}]}
@@ -356,6 +383,23 @@ mod tests {
                 ("idempotency-key", b"a")
             ]),
             ["Idempotency-Key", "If-Match"]
+        );
+    }
+
+    #[test]
+    fn integers_beyond_their_type_are_named() {
+        let body = |count: Value, sum: Value| json!({"count": count, "sum": sum});
+        assert!(check("/api/v1/things", Some(body(json!(7), json!(i64::MAX)))).is_empty());
+        assert_eq!(
+            check(
+                "/api/v1/things",
+                Some(body(json!(i64::MAX), json!(u64::MAX)))
+            ),
+            ["count", "sum"]
+        );
+        assert_eq!(
+            check("/api/v1/things", Some(body(json!(1.5), json!(f64::MAX)))),
+            ["count", "sum"]
         );
     }
 
