@@ -21,7 +21,7 @@ use crate::state::AppState;
 
 /// The public reads that cost the most (search, schedules, statistics, feeds): rated as
 /// writes are.
-const EXPENSIVE_READS: [&str; 5] = [
+pub const EXPENSIVE_READS: [&str; 5] = [
     "list_locations",
     "get_schedule",
     "get_coverage",

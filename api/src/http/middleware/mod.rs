@@ -22,7 +22,7 @@ mod load;
 mod values;
 
 pub use limits::MAX_BODY_BYTES;
-pub use load::Load;
+pub use load::{EXPENSIVE_READS, Load};
 pub use values::ValueRules;
 
 const REQUEST_ID: &str = "x-request-id";
