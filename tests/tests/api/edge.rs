@@ -79,7 +79,8 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout(app: TestApp) {
     let address = serve(&app, quick()).await;
     // Nothing sent at all.
     let mut silent = TcpStream::connect(address).await.unwrap();
-    let (sent, after) = until_closed(&mut silent, Instant::now(), Duration::from_secs(3)).await;
+    // The upper bounds leave room for a machine busy with the rest of the suite.
+    let (sent, after) = until_closed(&mut silent, Instant::now(), Duration::from_secs(10)).await;
     assert!(sent.is_empty());
     assert!(after >= Duration::from_millis(550), "{after:?}");
     // Kept alive after an answer, then silent.
@@ -90,7 +91,7 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout(app: TestApp) {
     let mut buf = [0u8; 1024];
     let n = kept.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
-    let (_, after) = until_closed(&mut kept, Instant::now(), Duration::from_secs(3)).await;
+    let (_, after) = until_closed(&mut kept, Instant::now(), Duration::from_secs(10)).await;
     assert!(after >= Duration::from_millis(550), "{after:?}");
 }
 db_test!(an_idle_connection_is_closed_after_the_idle_timeout);
@@ -118,7 +119,7 @@ async fn headers_sent_slowly_are_cut_off_after_the_header_timeout(app: TestApp) 
         }
     });
     let mut buf = [0u8; 1024];
-    let closed = tokio::time::timeout(Duration::from_secs(3), async {
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             match reader.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
@@ -127,10 +128,10 @@ async fn headers_sent_slowly_are_cut_off_after_the_header_timeout(app: TestApp) 
         }
     })
     .await;
-    assert!(closed.is_ok(), "still open after 3 s");
+    assert!(closed.is_ok(), "still open after 10 s");
     let after = started.elapsed();
     assert!(after >= Duration::from_millis(750), "{after:?}");
-    assert!(after < Duration::from_millis(2000), "{after:?}");
+    assert!(after < Duration::from_secs(5), "{after:?}");
     trickle.abort();
 }
 db_test!(headers_sent_slowly_are_cut_off_after_the_header_timeout);
@@ -155,13 +156,13 @@ async fn a_body_sent_slowly_is_a_408_after_the_body_timeout(app: TestApp) {
         }
     });
     let mut received = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(3), reader.read_to_end(&mut received)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut received)).await;
     let text = String::from_utf8_lossy(&received);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("application/problem+json"), "{text}");
     let after = started.elapsed();
     assert!(after >= Duration::from_millis(750), "{after:?}");
-    assert!(after < Duration::from_millis(2000), "{after:?}");
+    assert!(after < Duration::from_secs(5), "{after:?}");
     trickle.abort();
     assert_eq!(app.count("audit_entries").await, 0);
 }

@@ -32,6 +32,15 @@ pub const EXPENSIVE_READS: [&str; 5] = [
 /// How many rated requests pass between two sweeps of the limiter's forgotten clients.
 const SWEEP_EVERY: u64 = 4096;
 
+/// A request refused for the requests already in flight.
+pub struct Busy;
+
+impl Busy {
+    pub fn into_response(self) -> Response {
+        overloaded("the server is handling as many requests as it can; retry shortly")
+    }
+}
+
 pub struct Load {
     in_flight: Arc<Semaphore>,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
@@ -57,15 +66,13 @@ impl Load {
 
     /// A place among the requests in flight, or the 503 that refuses this one. The liveness
     /// probe never waits: a busy server is not a dead one.
-    pub fn admit(&self, req: &Request) -> Result<Option<OwnedSemaphorePermit>, Response> {
+    pub fn admit(&self, req: &Request) -> Result<Option<OwnedSemaphorePermit>, Busy> {
         if req.method() == Method::GET && req.uri().path() == "/health/live" {
             return Ok(None);
         }
         match Arc::clone(&self.in_flight).try_acquire_owned() {
             Ok(permit) => Ok(Some(permit)),
-            Err(_) => Err(overloaded(
-                "the server is handling as many requests as it can; retry shortly",
-            )),
+            Err(_) => Err(Busy),
         }
     }
 

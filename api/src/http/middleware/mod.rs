@@ -106,7 +106,7 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem
         let started = Instant::now();
         // The place in flight is held until the answer is made.
         let (_in_flight, checked) = match load.admit(&req) {
-            Err(refused) => (None, Err(refused)),
+            Err(busy) => (None, Err(busy.into_response())),
             Ok(permit) => {
                 let checked = async {
                     let operation = values.operation_id(req.method(), req.uri().path());
