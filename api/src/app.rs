@@ -16,7 +16,7 @@ use crate::coverage::CoverageApi;
 use crate::grants::GrantSchemesApi;
 use crate::grants::applications::GrantApplicationsApi;
 use crate::http;
-use crate::http::middleware::{Load, ValueRules, edge};
+use crate::http::middleware::{Edge, Load, ValueRules, edge};
 use crate::http::routes::RouteTable;
 use crate::locations::LocationsApi;
 use crate::locations::hours::OpeningHoursApi;
@@ -154,10 +154,12 @@ pub fn app_with(
         routes
             .with_if(cors.is_some(), cors.unwrap_or_default())
             .with_if(!cors_origins.is_empty(), vary),
-        metrics,
-        routes_table,
-        value_rules,
-        load,
-        bounds.body_timeout,
+        Edge {
+            metrics,
+            routes: routes_table,
+            values: value_rules,
+            load,
+            body_timeout: bounds.body_timeout,
+        },
     )
 }

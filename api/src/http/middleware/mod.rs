@@ -29,33 +29,18 @@ const REQUEST_ID: &str = "x-request-id";
 
 /// The edge of the app around `app`: a panic in a handler becomes a logged 500 problem, and
 /// [`observe`] sees every request.
-pub fn edge<E>(
-    app: E,
-    metrics: Arc<Metrics>,
-    routes: Arc<RouteTable>,
-    values: Arc<ValueRules>,
-    load: Arc<Load>,
-    body_timeout: Duration,
-) -> impl Endpoint<Output = Response>
+pub fn edge<E>(app: E, edge: Edge) -> impl Endpoint<Output = Response>
 where
     E: Endpoint + 'static,
 {
     app.with(CatchPanic::new().with_handler(panic_response))
-        .around(move |ep, req| {
-            let edge = Edge {
-                metrics: Arc::clone(&metrics),
-                routes: Arc::clone(&routes),
-                values: Arc::clone(&values),
-                load: Arc::clone(&load),
-                body_timeout,
-            };
-            observe(ep, req, edge)
-        })
+        .around(move |ep, req| observe(ep, req, edge.clone()))
         // Every answer, errors included: browsers must not guess another content type.
         .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
 }
 
 /// What [`observe`] needs, shared by every request.
+#[derive(Clone)]
 pub struct Edge {
     pub metrics: Arc<Metrics>,
     pub routes: Arc<RouteTable>,
@@ -212,11 +197,13 @@ mod tests {
         let routes = Arc::new(RouteTable::from_spec(&json!({"paths": {}})));
         let app = edge(
             Route::new().at("/boom", get(panics)),
-            Arc::clone(&metrics),
-            routes,
-            Arc::new(ValueRules::from_spec(&json!({}))),
-            Arc::new(Load::new(&EdgeConfig::default(), None)),
-            Duration::from_secs(10),
+            Edge {
+                metrics: Arc::clone(&metrics),
+                routes,
+                values: Arc::new(ValueRules::from_spec(&json!({}))),
+                load: Arc::new(Load::new(&EdgeConfig::default(), None)),
+                body_timeout: Duration::from_secs(10),
+            },
         );
         let response = TestClient::new(app).get("/boom").send().await;
         response.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
