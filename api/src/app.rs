@@ -10,12 +10,13 @@ use poem::{Endpoint, EndpointExt, Route, get};
 use poem_openapi::OpenApiService;
 
 use crate::audit::AuditApi;
+use crate::config::EdgeConfig;
 use crate::counties::CountiesApi;
 use crate::coverage::CoverageApi;
 use crate::grants::GrantSchemesApi;
 use crate::grants::applications::GrantApplicationsApi;
 use crate::http;
-use crate::http::middleware::edge;
+use crate::http::middleware::{Edge, Load, ValueRules, edge};
 use crate::http::routes::RouteTable;
 use crate::locations::LocationsApi;
 use crate::locations::hours::OpeningHoursApi;
@@ -84,20 +85,32 @@ pub fn spec() -> String {
     http::spec::finish(&api_service().spec())
 }
 
-/// The whole HTTP app: the API, `/docs`, `/openapi.json`, CORS, and the request middleware.
+/// The whole HTTP app with the edge's default bounds and no rate limits (the in-process
+/// tests); the server uses [`app_with`] and its configuration.
 pub fn app(
     state: AppState,
     cors_origins: &[String],
+) -> impl Endpoint<Output = poem::Response> + use<> {
+    app_with(state, cors_origins, &EdgeConfig::without_rate_limits())
+}
+
+/// The whole HTTP app: the API, `/docs`, `/openapi.json`, CORS, and the request middleware
+/// with the edge's bounds.
+pub fn app_with(
+    state: AppState,
+    cors_origins: &[String],
+    bounds: &EdgeConfig,
 ) -> impl Endpoint<Output = poem::Response> + use<> {
     let service = api_service();
     let docs = service.swagger_ui();
     // The document is rendered once; the route table and `/openapi.json` both come from it.
     let rendered = service.spec();
-    let routes_table = Arc::new(RouteTable::from_spec(
-        &serde_json::from_str(&rendered).expect("valid JSON"),
-    ));
+    let document: serde_json::Value = serde_json::from_str(&rendered).expect("valid JSON");
+    let routes_table = Arc::new(RouteTable::from_spec(&document));
+    let value_rules = Arc::new(ValueRules::from_spec(&document));
     let spec = http::spec::finish(&rendered);
     let metrics = Arc::clone(&state.metrics);
+    let load = Arc::new(Load::new(bounds, Some(state.clone())));
     let routes = Route::new()
         .nest("/", service)
         .nest("/docs", docs)
@@ -141,7 +154,12 @@ pub fn app(
         routes
             .with_if(cors.is_some(), cors.unwrap_or_default())
             .with_if(!cors_origins.is_empty(), vary),
-        metrics,
-        routes_table,
+        Edge {
+            metrics,
+            routes: routes_table,
+            values: value_rules,
+            load,
+            body_timeout: bounds.body_timeout,
+        },
     )
 }

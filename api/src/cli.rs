@@ -3,15 +3,14 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use migration::{Migrator, MigratorTrait};
-use poem::listener::{Acceptor, Listener, TcpListener};
-
-use crate::app::{app, spec};
+use crate::app::{app_with, spec};
 use crate::auth::{Role, TokenRequest, mint};
 use crate::config::{Config, ConfigError};
+use crate::http::server::Server;
 use crate::logging::init_logging;
 use crate::state::{AppState, Db};
+use clap::{Parser, Subcommand, ValueEnum};
+use migration::{Migrator, MigratorTrait};
 
 #[derive(Debug, Parser)]
 #[command(name = "digihjelpen", version, about = "The Digihjelpen API server")]
@@ -161,26 +160,16 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
         );
     }
     let db = migrate(&config).await?;
-    let acceptor = TcpListener::bind(config.listen)
-        .into_acceptor()
-        .await
-        .map_err(|e| ConfigError {
-            variable: "DIGIHJELPEN_LISTEN",
-            message: format!("cannot listen on {}: {e}", config.listen),
-        })?;
-    let address = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .unwrap_or(config.listen);
+    let server = listen(&config).await?;
+    let address = server.local_addr().unwrap_or(config.listen);
     let state = AppState::new(db, &config.jwt);
     println!("Digihjelpen API listening on http://{address}");
     println!("  docs:  http://{address}/docs");
     println!("  spec:  http://{address}/openapi.json");
     println!("  token: cargo run --release -- token --role ks --sub your-name");
-    poem::Server::new_with_acceptor(acceptor)
+    server
         .run_with_graceful_shutdown(
-            app(state, &config.cors_origins),
+            app_with(state, &config.cors_origins, &config.edge),
             async {
                 let _ = tokio::signal::ctrl_c().await;
             },
@@ -191,6 +180,17 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
             variable: "DIGIHJELPEN_LISTEN",
             message: format!("the server stopped: {e}"),
         })
+}
+
+/// The listener with the edge's bounds on connections (`DIGIHJELPEN_EDGE_*`).
+async fn listen(config: &Config) -> Result<Server, ConfigError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ConfigError {
+            variable: "DIGIHJELPEN_LISTEN",
+            message: format!("cannot listen on {}: {e}", config.listen),
+        })?;
+    Ok(Server::new(listener, config.edge.clone()))
 }
 
 /// The URL without its password, for messages.

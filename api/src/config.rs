@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://digihjelpen.db?mode=rwc";
 
@@ -12,6 +13,99 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
+    pub edge: EdgeConfig,
+}
+
+/// The bounds at the edge: how long a client may take, how many connections and requests
+/// it may hold, and how fast it may write (`DIGIHJELPEN_EDGE_*`, see the README).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgeConfig {
+    /// From a request's first byte to the end of its headers.
+    pub header_timeout: Duration,
+    /// For the whole request body.
+    pub body_timeout: Duration,
+    /// A kept-alive connection waiting for its next request.
+    pub idle_timeout: Duration,
+    /// Open connections; beyond it a new one is answered 503 (`/health/live` still 200).
+    pub max_connections: usize,
+    /// Requests being handled at once; beyond it 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// Writes and expensive public reads per client (token subject, else address) per
+    /// minute, with bursts of `rate_burst`; `None` turns rate limiting off.
+    pub rate_per_minute: Option<u32>,
+    pub rate_burst: u32,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_in_flight: 256,
+            rate_per_minute: Some(300),
+            rate_burst: 60,
+        }
+    }
+}
+
+impl EdgeConfig {
+    /// No rate limiting, the other bounds at their defaults (the in-process tests).
+    pub fn without_rate_limits() -> Self {
+        Self {
+            rate_per_minute: None,
+            ..Self::default()
+        }
+    }
+
+    /// Reads `DIGIHJELPEN_EDGE_*`; each variable left out keeps its default.
+    pub fn from_lookup(var: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let duration =
+            |name: &'static str, default: Duration| match var(name).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => humantime::parse_duration(&v)
+                    .ok()
+                    .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+                    .ok_or_else(|| {
+                        error(
+                            name,
+                            format!("'{v}' is not a duration such as 10s (at most 1h)"),
+                        )
+                    }),
+            };
+        let count = |name: &'static str, default: u32| match var(name).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| error(name, format!("'{v}' is not a positive whole number"))),
+        };
+        let rate_per_minute = match var("DIGIHJELPEN_EDGE_RATE_PER_MINUTE").as_deref() {
+            Some("off") => None,
+            _ => Some(count(
+                "DIGIHJELPEN_EDGE_RATE_PER_MINUTE",
+                defaults.rate_per_minute.unwrap_or(300),
+            )?),
+        };
+        Ok(Self {
+            header_timeout: duration("DIGIHJELPEN_EDGE_HEADER_TIMEOUT", defaults.header_timeout)?,
+            body_timeout: duration("DIGIHJELPEN_EDGE_BODY_TIMEOUT", defaults.body_timeout)?,
+            idle_timeout: duration("DIGIHJELPEN_EDGE_IDLE_TIMEOUT", defaults.idle_timeout)?,
+            max_connections: count(
+                "DIGIHJELPEN_EDGE_MAX_CONNECTIONS",
+                defaults.max_connections as u32,
+            )? as usize,
+            max_in_flight: count(
+                "DIGIHJELPEN_EDGE_MAX_IN_FLIGHT",
+                defaults.max_in_flight as u32,
+            )? as usize,
+            rate_per_minute,
+            rate_burst: count("DIGIHJELPEN_EDGE_RATE_BURST", defaults.rate_burst)?,
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -163,6 +257,7 @@ impl Config {
             },
             cors_origins,
             log_format,
+            edge: EdgeConfig::from_lookup(&var)?,
         })
     }
 }
@@ -263,6 +358,32 @@ mod tests {
             let err = config(&[(variable, value)]).unwrap_err();
             assert_eq!(err.variable, variable);
             assert!(err.to_string().starts_with(variable), "{err}");
+        }
+    }
+
+    #[test]
+    fn edge_bounds_have_defaults_and_name_their_variable_when_bad() {
+        assert_eq!(config(&[]).unwrap().edge, EdgeConfig::default());
+        let edge = config(&[
+            ("DIGIHJELPEN_EDGE_HEADER_TIMEOUT", "2s"),
+            ("DIGIHJELPEN_EDGE_MAX_IN_FLIGHT", "8"),
+            ("DIGIHJELPEN_EDGE_RATE_PER_MINUTE", "off"),
+        ])
+        .unwrap()
+        .edge;
+        assert_eq!(edge.header_timeout, Duration::from_secs(2));
+        assert_eq!(edge.max_in_flight, 8);
+        assert_eq!(edge.rate_per_minute, None);
+        for (variable, value) in [
+            ("DIGIHJELPEN_EDGE_HEADER_TIMEOUT", "soon"),
+            ("DIGIHJELPEN_EDGE_BODY_TIMEOUT", "0s"),
+            ("DIGIHJELPEN_EDGE_IDLE_TIMEOUT", "2h"),
+            ("DIGIHJELPEN_EDGE_MAX_CONNECTIONS", "0"),
+            ("DIGIHJELPEN_EDGE_MAX_IN_FLIGHT", "-1"),
+            ("DIGIHJELPEN_EDGE_RATE_PER_MINUTE", "many"),
+            ("DIGIHJELPEN_EDGE_RATE_BURST", "x"),
+        ] {
+            assert_eq!(config(&[(variable, value)]).unwrap_err().variable, variable);
         }
     }
 

@@ -28,7 +28,8 @@ impl AuditApi {
     /// List audit entries
     ///
     /// Every successful write, newest first, filtered by resource, actor and time. For KS and
-    /// the ministry.
+    /// the ministry; the ministry reads the entries of the tickets referred to it only, and
+    /// no internal note's.
     #[oai(path = "/audit", method = "get", operation_id = "list_audit_entries")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -64,7 +65,12 @@ impl AuditApi {
             from: from.0,
             to: to.0,
         };
-        let page = store::list(state.db.conn(), filters, &page).await?;
+        let conn = state.db.conn();
+        let tickets = store::TicketEntries {
+            ids: crate::tickets::store::visible_ids(conn, &auth.0).await?,
+            internal_notes: policy::sees_internal_notes(&auth.0),
+        };
+        let page = store::list(conn, filters, tickets, &page).await?;
         Ok(AuditListResponse::Ok(Json(page.into())))
     }
 }

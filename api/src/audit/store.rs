@@ -1,6 +1,7 @@
 //! Writing and reading audit entries.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Condition;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -50,13 +51,38 @@ pub struct Filters {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// The entries about tickets a reader may see: the role matrix hides tickets and internal
+/// notes from some roles, and their entries must not tell what the tickets do not.
+#[derive(Debug)]
+pub struct TicketEntries {
+    /// The tickets whose entries may be read; `None` for every ticket.
+    pub ids: Option<Vec<String>>,
+    pub internal_notes: bool,
+}
+
 /// A page of entries, newest first.
 pub async fn list(
     conn: &impl ConnectionTrait,
     filters: Filters,
+    tickets: TicketEntries,
     page: &PageRequest<Uuid>,
 ) -> Result<Page<AuditEntry>, ApiError> {
     let mut query = audit_entry::Entity::find().order_by_desc(audit_entry::Column::Id);
+    let ticket = ResourceType::Ticket.as_str();
+    if let Some(ids) = tickets.ids {
+        query = query.filter(
+            Condition::any()
+                .add(audit_entry::Column::ResourceType.ne(ticket))
+                .add(audit_entry::Column::ResourceId.is_in(ids)),
+        );
+    }
+    if !tickets.internal_notes {
+        query = query.filter(
+            Condition::any()
+                .add(audit_entry::Column::ResourceType.ne(ticket))
+                .add(audit_entry::Column::Action.ne(Action::Note.as_str())),
+        );
+    }
     if let Some(v) = filters.resource_type {
         query = query.filter(audit_entry::Column::ResourceType.eq(v));
     }

@@ -16,7 +16,7 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use uuid::Uuid;
 
-use crate::auth::{BearerAuth, policy};
+use crate::auth::{BearerAuth, Caller, policy};
 use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
@@ -29,6 +29,14 @@ use model::{
     GrantSchemeResponse, GrantSchemeUpdatedResponse, NewGrantScheme, SchemeStatus,
 };
 
+/// Who reads a public grants page: the caller of a bearer token that verifies, else the
+/// public (a public read is never refused for its token).
+async fn reader(req: &poem::Request, state: &AppState) -> Option<Caller> {
+    let header = req.headers().get(poem::http::header::AUTHORIZATION)?;
+    let token = header.to_str().ok()?.strip_prefix("Bearer ")?;
+    state.verifier.verify(token, state).await.ok()
+}
+
 /// Every grants operation, as one API for the composition root: the schemes' below, their
 /// applications' and decisions' in [`applications`].
 #[derive(Default)]
@@ -38,7 +46,8 @@ pub struct GrantSchemesApi;
 impl GrantSchemesApi {
     /// List grant schemes
     ///
-    /// Public. Ordered by `year`, then `id` (creation); filtered by year and status.
+    /// Public. Ordered by `year`, then `id` (creation); filtered by year and status. Schemes
+    /// in `draft` are listed only for the ministry and KS (send their bearer token).
     #[oai(
         path = "/grant-schemes",
         method = "get",
@@ -46,6 +55,7 @@ impl GrantSchemesApi {
     )]
     async fn list_schemes(
         &self,
+        req: &poem::Request,
         state: poem::web::Data<&AppState>,
         /// Only schemes of this budget year.
         #[oai(validator(minimum(value = "2017"), maximum(value = "2100")))]
@@ -59,7 +69,8 @@ impl GrantSchemesApi {
         cursor: Query<Option<String>>,
     ) -> Result<GrantSchemeListResponse, Failure<{ E400 }>> {
         let page = PageRequest::new(limit.0, cursor.0.as_deref())?;
-        let rows = store::list(state.db.conn(), year.0, status.0, &page).await?;
+        let drafts = rules::sees_draft_schemes(reader(req, &state).await.as_ref());
+        let rows = store::list(state.db.conn(), year.0, status.0, drafts, &page).await?;
         Ok(GrantSchemeListResponse::Ok(Json(
             page.page(rows, |s: &GrantScheme| (s.year, s.id)).into(),
         )))
@@ -68,7 +79,7 @@ impl GrantSchemesApi {
     /// Get a grant scheme
     ///
     /// Public: the budget, what has been granted and what remains, and the applications
-    /// counted by status.
+    /// counted by status. A scheme in `draft` is 404 except for the ministry and KS.
     #[oai(
         path = "/grant-schemes/:id",
         method = "get",
@@ -76,11 +87,13 @@ impl GrantSchemesApi {
     )]
     async fn get_scheme(
         &self,
+        req: &poem::Request,
         state: poem::web::Data<&AppState>,
         /// The scheme's id.
         id: Path<Uuid>,
     ) -> Result<GrantSchemeResponse, Failure<{ E400 | E404 }>> {
-        Ok(store::find(state.db.conn(), id.0).await?.into())
+        let drafts = rules::sees_draft_schemes(reader(req, &state).await.as_ref());
+        Ok(store::find(state.db.conn(), id.0, drafts).await?.into())
     }
 
     /// Create a grant scheme

@@ -17,7 +17,7 @@ use crate::http::preconditions::etag;
 stored_enum! {
     /// Where a grant scheme is in its life.
     SchemeStatus {
-        /// Being prepared by the ministry; visible so municipalities can plan, but takes no
+        /// Being prepared by the ministry; seen only by the ministry and KS, and takes no
         /// applications.
         Draft = "draft",
         /// Takes applications from `opens_at` until `deadline`.

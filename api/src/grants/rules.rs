@@ -6,9 +6,16 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use entity::grant_scheme as scheme;
 
 use super::model::{GrantSchemeChanges, NewGrantScheme, SchemeStatus};
+use crate::auth::{Caller, Role};
 use crate::common::text::bounded;
 use crate::common::validation::Fields;
 use crate::http::error::ApiError;
+
+/// Who sees a scheme in `draft`: the ministry, which prepares it, and KS, which reads every
+/// scheme (the role matrix); to the public and the municipalities it does not exist yet.
+pub fn sees_draft_schemes(reader: Option<&Caller>) -> bool {
+    reader.is_some_and(|caller| matches!(caller.role, Role::Kmd | Role::Ks))
+}
 
 /// The most kroner a scheme's budget may be: ten billion.
 pub const MAX_NOK: i64 = 10_000_000_000;
@@ -447,4 +454,22 @@ pub(crate) mod fixtures {
             updated_at: instant("2026-12-01T09:00:00Z"),
         }
     }
+}
+#[test]
+fn drafts_are_seen_by_the_ministry_and_ks_only() {
+    let caller = |role, municipality: Option<&str>| Caller {
+        sub: "x".into(),
+        role,
+        municipality: municipality
+            .map(|m| crate::common::values::MunicipalityNumber::parse(m).unwrap()),
+        name: None,
+        expires_at: 0,
+    };
+    assert!(sees_draft_schemes(Some(&caller(Role::Kmd, None))));
+    assert!(sees_draft_schemes(Some(&caller(Role::Ks, None))));
+    assert!(!sees_draft_schemes(Some(&caller(
+        Role::Municipality,
+        Some("0301")
+    ))));
+    assert!(!sees_draft_schemes(None));
 }

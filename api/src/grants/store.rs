@@ -45,6 +45,20 @@ pub async fn find_model(conn: &impl ConnectionTrait, id: Uuid) -> Result<scheme:
         .ok_or_else(|| not_found(id))
 }
 
+/// A scheme as a reader may know of it: a draft is 404 unless `drafts` (see
+/// [`rules::sees_draft_schemes`]).
+pub async fn find_visible(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    drafts: bool,
+) -> Result<scheme::Model, ApiError> {
+    let found = find_model(conn, id).await?;
+    if !drafts && found.status == SchemeStatus::Draft.as_str() {
+        return Err(not_found(id));
+    }
+    Ok(found)
+}
+
 /// The wire schemes of stored rows, their applications counted in one query for the lot.
 async fn with_counts(
     conn: &impl ConnectionTrait,
@@ -60,8 +74,12 @@ async fn with_counts(
         .collect()
 }
 
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<GrantScheme, ApiError> {
-    let found = find_model(conn, id).await?;
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    drafts: bool,
+) -> Result<GrantScheme, ApiError> {
+    let found = find_visible(conn, id, drafts).await?;
     Ok(with_counts(conn, vec![found]).await?.remove(0))
 }
 
@@ -69,11 +87,15 @@ pub async fn list(
     conn: &impl ConnectionTrait,
     year: Option<i32>,
     status: Option<SchemeStatus>,
+    drafts: bool,
     page: &PageRequest<(i32, Uuid)>,
 ) -> Result<Vec<GrantScheme>, ApiError> {
     let mut query = scheme::Entity::find()
         .order_by_asc(scheme::Column::Year)
         .order_by_asc(scheme::Column::Id);
+    if !drafts {
+        query = query.filter(scheme::Column::Status.ne(SchemeStatus::Draft.as_str()));
+    }
     if let Some(year) = year {
         query = query.filter(scheme::Column::Year.eq(year));
     }
@@ -127,7 +149,7 @@ pub async fn create(
     new.created_at = new.updated_at.clone();
     new.insert(conn).await?;
     audited(conn, caller, audit::Action::Create, RESOURCE, id, summary).await?;
-    find(conn, id).await
+    find(conn, id, true).await
 }
 
 /// Writes a checked change over the scheme as it was read, and audits it. The version and
@@ -162,7 +184,7 @@ pub async fn update(
         format!("changed {named} (status {from} → {to})")
     };
     audited(conn, caller, audit::Action::Update, RESOURCE, id, summary).await?;
-    find(conn, id).await
+    find(conn, id, true).await
 }
 
 /// An `UPDATE` of one scheme that raises its version, so that its ETag changes with what the

@@ -28,7 +28,8 @@ pub struct ProblemDetails {
     pub status: u16,
     /// What happened in this occurrence.
     pub detail: String,
-    /// One entry per invalid field (status 422 only).
+    /// One entry per invalid field (status 422, and a 400 for values no resource takes: a
+    /// date outside the years 1900 to 2200, text with NUL, a malformed or repeated header).
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<Vec<FieldError>>,
     /// The version the resource has now (status 412 only).
@@ -99,6 +100,10 @@ pub enum ApiError {
     PreconditionRequired,
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
+    /// Values no operation takes (see `http::bounds`) or headers that are not well formed,
+    /// refused at the edge: a 400 naming each.
+    #[error("the request has values the API does not take")]
+    Malformed(Vec<FieldError>),
     #[error("the database is not reachable; try again shortly")]
     Unavailable,
     #[error("an unexpected error occurred; it has been logged")]
@@ -113,7 +118,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -131,7 +136,7 @@ impl ApiError {
 
     pub fn problem(&self) -> ProblemDetails {
         let (errors, current_version) = match self {
-            Self::Validation(errors) => (Some(errors.clone()), None),
+            Self::Validation(errors) | Self::Malformed(errors) => (Some(errors.clone()), None),
             Self::PreconditionFailed { current_version } => (None, Some(*current_version)),
             _ => (None, None),
         };
@@ -161,6 +166,7 @@ impl ProblemDetails {
             404 => ("not-found", "Not found"),
             405 => ("method-not-allowed", "Method not allowed"),
             406 => ("not-acceptable", "Not acceptable"),
+            408 => ("request-timeout", "The request took too long to arrive"),
             409 => ("conflict", "Conflict with the current state"),
             411 => ("length-required", "Length required"),
             412 => ("precondition-failed", "The resource has changed"),
@@ -168,6 +174,7 @@ impl ProblemDetails {
             415 => ("unsupported-media-type", "Unsupported media type"),
             422 => ("validation", "The request has invalid fields"),
             428 => ("precondition-required", "If-Match is required"),
+            429 => ("too-many-requests", "Too many requests"),
             503 => ("unavailable", "Service unavailable"),
             _ if status.is_server_error() => ("internal", "Internal server error"),
             _ => ("about:blank", status.canonical_reason().unwrap_or("Error")),

@@ -1,7 +1,8 @@
 //! `Idempotency-Key` for creating requests: a retry with the same key and body gets the first
 //! response again instead of creating a second resource; the same key with another body is
 //! 409. Keys live in the database (so every replica sees them) for 24 hours, scoped to the
-//! caller and the operation.
+//! whole principal (role, municipality and `sub`: one person acting for two municipalities
+//! is two callers) and the operation.
 
 use chrono::{Duration, Utc};
 use poem_openapi::types::{ParseFromJSON, ToJSON};
@@ -16,7 +17,7 @@ use crate::state::Db;
 
 const KEPT_FOR_HOURS: i64 = 24;
 
-/// Runs `work` in one write transaction, at most once per (caller, operation, key).
+/// Runs `work` in one write transaction, at most once per (principal, operation, key).
 ///
 /// The key is claimed by inserting its row before the work starts, in the same transaction:
 /// a concurrent request with the same key waits on that row (PostgreSQL) or on the write lock
@@ -40,7 +41,7 @@ where
         return Ok(created);
     };
     validate_key(key)?;
-    let id = digest(&[&caller.sub, operation, key]);
+    let id = key_id(caller, operation, key);
     let request_hash = digest(&[operation, &request.to_json_string()]);
 
     let tx = db.begin_write().await?;
@@ -116,6 +117,17 @@ fn validate_key(key: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The stored id of a key: the principal, the operation and the key, digested.
+fn key_id(caller: &Caller, operation: &str, key: &str) -> String {
+    digest(&[
+        caller.role.as_str(),
+        caller.municipality.as_ref().map_or("", |m| m.as_str()),
+        &caller.sub,
+        operation,
+        key,
+    ])
+}
+
 fn digest(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
@@ -132,6 +144,8 @@ fn digest(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Role;
+    use crate::common::values::MunicipalityNumber;
 
     #[test]
     fn keys_are_visible_ascii_of_bounded_length() {
@@ -140,6 +154,38 @@ mod tests {
         assert!(validate_key("has space").is_err());
         assert!(validate_key("nøkkel").is_err());
         assert!(validate_key(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn a_key_belongs_to_the_whole_principal() {
+        let caller = |role, municipality: Option<&str>| Caller {
+            sub: "kari".into(),
+            role,
+            municipality: municipality.map(|m| MunicipalityNumber::parse(m).unwrap()),
+            name: None,
+            expires_at: 0,
+        };
+        let oslo = key_id(
+            &caller(Role::Municipality, Some("0301")),
+            "create_ticket",
+            "k",
+        );
+        let bergen = key_id(
+            &caller(Role::Municipality, Some("4601")),
+            "create_ticket",
+            "k",
+        );
+        let ks = key_id(&caller(Role::Ks, None), "create_ticket", "k");
+        assert_ne!(oslo, bergen);
+        assert_ne!(oslo, ks);
+        assert_eq!(
+            oslo,
+            key_id(
+                &caller(Role::Municipality, Some("0301")),
+                "create_ticket",
+                "k"
+            )
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!
 //! Nothing here knows a resource: the composition root (`app.rs`) hands it the spec.
 
+pub mod bounds;
 pub mod error;
 pub mod idempotency;
 pub mod metrics;
@@ -12,4 +13,5 @@ pub mod pagination;
 pub mod params;
 pub mod preconditions;
 pub mod routes;
+pub mod server;
 pub mod spec;

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Serialize, de::DeserializeOwned};
 
+use crate::http::bounds;
 use crate::http::error::ApiError;
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -90,16 +91,31 @@ fn encode_cursor<K: Serialize>(key: &K) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).expect("cursor keys serialise"))
 }
 
+/// A cursor is decoded, and its strings are held to the bounds of every other value (no
+/// NUL, dates in range): a forged cursor must not reach the database with what it refuses.
 fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .filter(within_bounds)
+        .and_then(|value| serde_json::from_value(value).ok())
         .ok_or_else(|| {
             ApiError::BadRequest(
                 "cursor is not one this API returned; start again without it".into(),
             )
         })
+}
+
+fn within_bounds(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => bounds::refusal_of_any(text).is_none(),
+        serde_json::Value::Array(items) => items.iter().all(within_bounds),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .all(|(k, v)| !k.contains('\0') && within_bounds(v)),
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -123,6 +139,16 @@ mod tests {
                 .is_none()
         );
         assert!(PageRequest::<i64>::new(None, Some(&cursor)).is_err());
+    }
+
+    #[test]
+    fn a_cursor_that_decodes_to_nul_or_a_date_out_of_range_is_refused() {
+        // The cursor of the PostgreSQL 500: "03\u0000".
+        assert!(PageRequest::<String>::new(None, Some("IjAzXHUwMDAwIg")).is_err());
+        let forged = encode_cursor(&("+10000-01-01T00:00:00Z", "x"));
+        assert!(PageRequest::<(String, String)>::new(None, Some(&forged)).is_err());
+        let fine = encode_cursor(&("2026-01-01T00:00:00Z", "x"));
+        assert!(PageRequest::<(String, String)>::new(None, Some(&fine)).is_ok());
     }
 
     #[test]

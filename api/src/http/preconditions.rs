@@ -17,11 +17,20 @@ pub fn etag(version: i32) -> String {
 /// Checks an `If-Match` header against the current version: 428 when it is missing, 412 when
 /// none of its entity tags is the current one (`*` matches any).
 pub fn check_if_match(if_match: Option<&str>, current_version: i32) -> Result<(), ApiError> {
+    check_if_match_tag(if_match, &etag(current_version), current_version)
+}
+
+/// [`check_if_match`] for a resource whose ETag is not its bare version (a view that
+/// differs by role): `current` is the tag the caller is shown now.
+pub fn check_if_match_tag(
+    if_match: Option<&str>,
+    current: &str,
+    current_version: i32,
+) -> Result<(), ApiError> {
     let header = if_match
         .map(str::trim)
         .filter(|h| !h.is_empty())
         .ok_or(ApiError::PreconditionRequired)?;
-    let current = etag(current_version);
     let matches = header
         .split(',')
         .map(str::trim)

@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::http::middleware::EXPENSIVE_READS;
+
 /// The committed form of a document poem-openapi rendered: bare media types (some client
 /// generators want them as content keys) and [`complete`]'s additions, pretty-printed.
 pub fn finish(rendered: &str) -> String {
@@ -22,10 +24,12 @@ pub fn finish(rendered: &str) -> String {
 /// - `If-Match` is required where it is a parameter: the server answers 428 without it, so a
 ///   generated client should make callers pass it;
 /// - `Idempotency-Key` is 1 to 255 visible ASCII characters;
-/// - the body of a change (`update_*`) names at least one field.
+/// - the body of a change (`update_*`) names at least one field;
+/// - writes and the expensive reads are rate limited per client: 429 with `Retry-After`.
 pub fn complete(spec: &mut Value) {
     dates(spec);
     nullable_refs(spec);
+    rated(spec);
     let mut request_schemas = Vec::new();
     let mut patch_schemas = Vec::new();
     for operation in operations(spec) {
@@ -52,6 +56,32 @@ pub fn complete(spec: &mut Value) {
         spec["components"]["schemas"][&name]["minProperties"] = json!(1);
     }
     closed(spec, request_schemas);
+}
+
+/// 429 on the operations the edge rates (`http::middleware::Load`).
+fn rated(spec: &mut Value) {
+    let paths = spec["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut());
+    for methods in paths.filter_map(Value::as_object_mut) {
+        for (method, operation) in methods.iter_mut() {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            if method != "get" || EXPENSIVE_READS.contains(&id) {
+                operation["responses"]["429"] = json!({
+                    "description": "Too many requests from this client; retry after `Retry-After` seconds.",
+                    "headers": {"Retry-After": {
+                        "description": "Seconds to wait.",
+                        "required": true,
+                        "schema": {"type": "integer"}
+                    }},
+                    "content": {"application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/ProblemDetails"}
+                    }}
+                });
+            }
+        }
+    }
 }
 
 /// Every operation of the document.

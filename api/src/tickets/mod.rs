@@ -23,7 +23,7 @@ use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
 use crate::http::params::{self, MunicipalityParam};
-use crate::http::preconditions::{check_if_match, etag};
+use crate::http::preconditions::check_if_match_tag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
@@ -117,7 +117,7 @@ impl TicketsApi {
         )
         .await?;
         let location = format!("/api/v1/tickets/{}", created.id);
-        let tag = etag(created.version);
+        let tag = created.etag();
         Ok(TicketCreatedResponse::Created(
             Json(Box::new(created)),
             location,
@@ -167,7 +167,7 @@ impl TicketsApi {
         let conn = state.db.conn();
         let found = store::find_visible(conn, caller, id).await?;
         let ticket = store::view(conn, caller, found).await?;
-        let tag = etag(ticket.version);
+        let tag = ticket.etag();
         Ok(TicketResponse::Ok(Json(Box::new(ticket)), tag))
     }
 
@@ -201,7 +201,8 @@ impl TicketsApi {
         let tx = state.db.begin_write().await?;
         let current = store::lock_visible(&tx, caller, id).await?;
         let requested = rules::ticket_changes(body.0)?;
-        check_if_match(if_match.0.as_deref(), current.version)?;
+        let shown = store::current_tag(&tx, caller, &current).await?;
+        check_if_match_tag(if_match.0.as_deref(), &shown, current.version)?;
         let stored = TicketState::try_from(&current)?;
         let updated = match rules::update(&stored, requested, Utc::now())? {
             Some(change) => store::update(&tx, caller, &current, change).await?,
@@ -209,7 +210,7 @@ impl TicketsApi {
             None => store::view(&tx, caller, current).await?,
         };
         tx.commit().await?;
-        let tag = etag(updated.version);
+        let tag = updated.etag();
         Ok(TicketResponse::Ok(Json(Box::new(updated)), tag))
     }
 
@@ -319,13 +320,14 @@ impl TicketsApi {
         let current = store::lock_visible(&tx, caller, id).await?;
         let referral = rules::new_referral(&body.0)?;
         if if_match.0.is_some() {
-            check_if_match(if_match.0.as_deref(), current.version)?;
+            let shown = store::current_tag(&tx, caller, &current).await?;
+            check_if_match_tag(if_match.0.as_deref(), &shown, current.version)?;
         }
         let stored = TicketState::try_from(&current)?;
         let change = rules::refer(&stored, referral, Utc::now())?;
         let referred = store::refer(&tx, caller, &current, change).await?;
         tx.commit().await?;
-        let tag = etag(referred.version);
+        let tag = referred.etag();
         Ok(TicketResponse::Ok(Json(Box::new(referred)), tag))
     }
 }

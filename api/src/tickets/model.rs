@@ -14,6 +14,7 @@ use crate::common::optional::NotNull;
 use crate::common::stored::stored_enum;
 use crate::common::text::Text;
 use crate::http::error::ApiError;
+use crate::http::preconditions::etag;
 
 stored_enum! {
     /// What a ticket is about.
@@ -202,14 +203,33 @@ pub struct Ticket {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The internal notes counted in `message_count` (KS only). Not on the wire: they make
+    /// KS's view differ from other roles' without a new version, so they are in its ETag.
+    #[oai(skip)]
+    pub internal_notes: u32,
+}
+
+/// The ETag of a ticket as a caller sees it: the version, and the internal notes the
+/// caller's `message_count` includes, if any (so that KS's client revalidates after a
+/// note while a municipality's keeps its `"<version>"`).
+pub fn ticket_tag(version: i32, internal_notes: u32) -> String {
+    match internal_notes {
+        0 => etag(version),
+        n => format!("\"{version}.{n}\""),
+    }
 }
 
 impl Ticket {
+    pub fn etag(&self) -> String {
+        ticket_tag(self.version, self.internal_notes)
+    }
+
     /// A stored ticket with its status history and the number of messages the caller sees.
     pub fn from_row(
         t: ticket::Model,
         status_history: Vec<StatusChange>,
         message_count: i64,
+        internal_notes: i64,
     ) -> Result<Self, ApiError> {
         let referral = match (t.referral_to, t.referred_at, t.referred_by) {
             (Some(to), Some(referred_at), Some(referred_by)) => Some(Referral {
@@ -240,6 +260,7 @@ impl Ticket {
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
+            internal_notes: u32::try_from(internal_notes).unwrap_or_default(),
         })
     }
 }

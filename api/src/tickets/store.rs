@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use entity::{ticket, ticket_counter, ticket_message, ticket_status_change};
 
 use super::model::{
     ReferralTarget, StatusChange, StatusChangeReason, Ticket, TicketCategory, TicketMessage,
-    TicketMessagePage, TicketPage, TicketPriority, TicketStatus, join_tags,
+    TicketMessagePage, TicketPage, TicketPriority, TicketStatus, join_tags, ticket_tag,
 };
 use super::rules::{self, ChangeSet, TicketId, ValidMessage, ValidNewTicket};
 use super::statistics::TicketTimes;
@@ -56,6 +56,24 @@ fn scoped(caller: &Caller) -> Select<ticket::Entity> {
             query.filter(ticket::Column::MunicipalityNumber.eq(number))
         }
     }
+}
+
+/// The ids of the tickets the caller may see, as the audit log names them; `None` when the
+/// caller sees every ticket.
+pub async fn visible_ids(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+) -> Result<Option<Vec<String>>, DbErr> {
+    if policy::ticket_scope(caller) == TicketScope::All {
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = scoped(caller)
+        .select_only()
+        .column(ticket::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(Some(ids.iter().map(Uuid::to_string).collect()))
 }
 
 /// The messages of a ticket the caller may see: internal notes for KS only.
@@ -214,25 +232,55 @@ async fn views(
     let mut counts_query = ticket_message::Entity::find()
         .select_only()
         .column(ticket_message::Column::TicketId)
+        .column(ticket_message::Column::Internal)
         .column_as(Expr::col(ticket_message::Column::Id).count(), "n")
         .filter(ticket_message::Column::TicketId.is_in(ids))
-        .group_by(ticket_message::Column::TicketId);
+        .group_by(ticket_message::Column::TicketId)
+        .group_by(ticket_message::Column::Internal);
     if !policy::sees_internal_notes(caller) {
         counts_query = counts_query.filter(ticket_message::Column::Internal.eq(false));
     }
-    let counts: HashMap<Uuid, i64> = counts_query
-        .into_tuple::<(Uuid, i64)>()
+    // Per ticket: (all messages the caller sees, the internal notes among them).
+    let mut counts: HashMap<Uuid, (i64, i64)> = HashMap::new();
+    for (ticket, internal, n) in counts_query
+        .into_tuple::<(Uuid, bool, i64)>()
         .all(conn)
         .await?
-        .into_iter()
-        .collect();
+    {
+        let entry = counts.entry(ticket).or_default();
+        entry.0 += n;
+        if internal {
+            entry.1 += n;
+        }
+    }
     rows.into_iter()
         .map(|t| {
             let history = histories.remove(&t.id).unwrap_or_default();
-            let count = counts.get(&t.id).copied().unwrap_or_default();
-            Ticket::from_row(t, history, count)
+            let (count, notes) = counts.get(&t.id).copied().unwrap_or_default();
+            Ticket::from_row(t, history, count, notes)
         })
         .collect()
+}
+
+/// The ETag of the stored ticket as `caller` sees it (see [`ticket_tag`]), for `If-Match`.
+pub async fn current_tag(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    ticket: &ticket::Model,
+) -> Result<String, ApiError> {
+    let notes = if policy::sees_internal_notes(caller) {
+        ticket_message::Entity::find()
+            .filter(ticket_message::Column::TicketId.eq(ticket.id))
+            .filter(ticket_message::Column::Internal.eq(true))
+            .count(conn)
+            .await?
+    } else {
+        0
+    };
+    Ok(ticket_tag(
+        ticket.version,
+        u32::try_from(notes).unwrap_or(u32::MAX),
+    ))
 }
 
 /// The next readable number of `year`, taken inside the creating transaction: the counter

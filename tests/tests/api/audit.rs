@@ -69,13 +69,13 @@ async fn the_audit_log_filters_by_resource_actor_and_time_and_pages(app: TestApp
     assert_eq!(by_resource.body["items"].as_array().unwrap().len(), 3);
     let by_actor = get("actor=staff-1103".into()).await;
     assert_eq!(by_actor.body["items"].as_array().unwrap().len(), 1);
-    let future = get("from=2999-01-01T00:00:00Z".into()).await;
+    let future = get("from=2200-01-01T00:00:00Z".into()).await;
     assert_eq!(future.body["items"].as_array().unwrap().len(), 0);
     let past = get("to=2000-01-01T00:00:00Z".into()).await;
     assert_eq!(past.body["items"].as_array().unwrap().len(), 0);
-    let all = get("from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z".into()).await;
+    let all = get("from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z".into()).await;
     assert_eq!(all.body["items"].as_array().unwrap().len(), 4);
-    let inverted = get("from=2999-01-01T00:00:00Z&to=2000-01-01T00:00:00Z".into()).await;
+    let inverted = get("from=2200-01-01T00:00:00Z&to=2000-01-01T00:00:00Z".into()).await;
     inverted.expect(422);
     assert_eq!(inverted.invalid_fields(), ["from"]);
 

@@ -55,7 +55,8 @@ async fn patch_scheme(
 
 /// Changes a scheme as the ministry, with the current version as `If-Match`.
 pub async fn kmd_patch(app: &TestApp, id: &str, body: Value) -> Reply {
-    let tag = etag(app, None, &format!("/api/v1/grant-schemes/{id}")).await;
+    let kmd = app.kmd();
+    let tag = etag(app, Some(&kmd), &format!("/api/v1/grant-schemes/{id}")).await;
     patch_scheme(app, Some(&app.kmd()), id, Some(&tag), body).await
 }
 
@@ -121,8 +122,13 @@ async fn patch_application(
     helpers::patch(app, Some(token), &path, if_match, body).await
 }
 
+/// A scheme as the ministry reads it (drafts included).
 async fn scheme(app: &TestApp, id: &str) -> Value {
-    let reply = app.get(&format!("/api/v1/grant-schemes/{id}")).await;
+    let reply = app
+        .call(Method::GET, &format!("/api/v1/grant-schemes/{id}"))
+        .bearer(&app.kmd())
+        .send()
+        .await;
     reply.expect(200);
     reply.body.clone()
 }
@@ -179,11 +185,41 @@ async fn the_ministry_creates_schemes_that_everyone_reads(app: TestApp) {
         .expect(409);
     assert_eq!(app.count("grant_schemes").await, 1);
 
-    // Anyone reads schemes, one by one or as a list filtered by year and status.
+    // A draft is the ministry's and KS's to read; to anyone else it does not exist yet.
+    for token in [app.kmd(), app.ks()] {
+        let read = app
+            .call(Method::GET, &format!("/api/v1/grant-schemes/{id}"))
+            .bearer(&token)
+            .send()
+            .await;
+        read.expect(200);
+        assert_eq!(read.body, created.body);
+        assert_eq!(read.header("etag"), Some("\"1\""));
+    }
+    for token in [None, Some(app.municipality("0301"))] {
+        let path = format!("/api/v1/grant-schemes/{id}");
+        let hidden = app
+            .call(Method::GET, &path)
+            .bearer_opt(token.as_deref())
+            .send()
+            .await;
+        hidden.expect(404);
+        let list = app
+            .call(Method::GET, "/api/v1/grant-schemes?status=draft")
+            .bearer_opt(token.as_deref())
+            .send()
+            .await;
+        list.expect(200);
+        assert_eq!(list.body["items"], json!([]));
+    }
+    kmd_patch(&app, &id, json!({"status": "open"}))
+        .await
+        .expect(200);
+
+    // Anyone reads the other schemes, one by one or as a list filtered by year and status.
     let read = app.get(&format!("/api/v1/grant-schemes/{id}")).await;
     read.expect(200);
-    assert_eq!(read.body, created.body);
-    assert_eq!(read.header("etag"), Some("\"1\""));
+    assert_eq!(read.body["status"], "open");
     let other = open_scheme(&app, 2026, 500_000).await;
     let all = app.get("/api/v1/grant-schemes").await;
     all.expect(200);
@@ -201,7 +237,7 @@ async fn the_ministry_creates_schemes_that_everyone_reads(app: TestApp) {
             .len(),
         1
     );
-    let open = app.get("/api/v1/grant-schemes?status=open").await;
+    let open = app.get("/api/v1/grant-schemes?status=open&year=2026").await;
     assert_eq!(open.body["items"][0]["id"], json!(other));
     assert_eq!(open.body["items"].as_array().unwrap().len(), 1);
     let first = app.get("/api/v1/grant-schemes?limit=1").await;
@@ -229,7 +265,8 @@ async fn the_ministry_creates_schemes_that_everyone_reads(app: TestApp) {
     app.get("/api/v1/grant-schemes/not-a-uuid")
         .await
         .expect(400);
-    assert_eq!(audits(&app, "grant_scheme").await, 2);
+    // Two creations and the opening of the draft.
+    assert_eq!(audits(&app, "grant_scheme").await, 3);
 }
 db_test!(the_ministry_creates_schemes_that_everyone_reads);
 
@@ -668,12 +705,11 @@ async fn applications_are_taken_only_while_open_and_before_the_deadline(app: Tes
     late["opens_at"] = json!(in_days(-10));
     late["deadline"] = json!((Utc::now() - Duration::seconds(1)).to_rfc3339());
     let late = id_of(&create_scheme(&app, late).await);
-    for (id, reason) in [
-        (&draft, "draft"),
-        (&closed, "closed"),
-        (&early, "opens"),
-        (&late, "deadline"),
-    ] {
+    // A draft does not exist for a municipality.
+    apply(&app, &draft, "0301", application(100), None)
+        .await
+        .expect(404);
+    for (id, reason) in [(&closed, "closed"), (&early, "opens"), (&late, "deadline")] {
         let refused = apply(&app, id, "0301", application(100), None).await;
         refused.expect(422);
         let message = refused.body["errors"][0]["message"].as_str().unwrap();

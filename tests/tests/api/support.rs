@@ -10,7 +10,7 @@ use digihjelpen::state::{AppState, Db};
 use migration::{Migrator, MigratorTrait};
 use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
-use poem::http::{HeaderMap, Method, StatusCode};
+use poem::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use poem::test::TestClient;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
@@ -54,6 +54,8 @@ macro_rules! db_test {
 pub struct TestApp {
     pub client: TestClient<BoxEndpoint<'static, poem::Response>>,
     pub db: DatabaseConnection,
+    /// The app's state, to serve it on a socket (`hostile.rs`).
+    pub state: AppState,
     pub jwt: JwtConfig,
     _sqlite_dir: Option<tempfile::TempDir>,
     _postgres: Option<PostgresDatabase>,
@@ -106,13 +108,12 @@ impl TestApp {
         postgres: Option<PostgresDatabase>,
     ) -> Self {
         let conn = db.conn().clone();
-        let endpoint = app(
-            AppState::new(db, &jwt),
-            &["https://digihjelpen.example".into()],
-        );
+        let state = AppState::new(db, &jwt);
+        let endpoint = app(state.clone(), &["https://digihjelpen.example".into()]);
         Self {
             client: TestClient::new(endpoint.boxed()),
             db: conn,
+            state,
             jwt,
             _sqlite_dir: sqlite_dir,
             _postgres: postgres,
@@ -170,7 +171,7 @@ pub struct Call<'a> {
     app: &'a TestApp,
     method: Method,
     path: String,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, HeaderValue)>,
     body: Option<Body>,
 }
 
@@ -192,8 +193,14 @@ impl Call<'_> {
         }
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.header_bytes(name, value.as_bytes())
+    }
+
+    /// A header of any bytes HTTP allows (`nøkkel` as UTF-8, which `&str` headers refuse).
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        let value = HeaderValue::from_bytes(value).expect("bytes a header can carry");
+        self.headers.push((name.to_string(), value));
         self
     }
 
@@ -226,7 +233,7 @@ impl Call<'_> {
     pub async fn send(self) -> Reply {
         let mut request = self.app.client.request(self.method, self.path);
         for (name, value) in &self.headers {
-            request = request.header(name.as_str(), value.as_str());
+            request = request.header(name.as_str(), value.clone());
         }
         request = match self.body {
             Some(Body::Json(value)) => request.body_json(&value),

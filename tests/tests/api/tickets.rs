@@ -918,6 +918,131 @@ async fn no_internal_note_reaches_a_municipality_or_the_ministry(app: TestApp) {
 }
 db_test!(no_internal_note_reaches_a_municipality_or_the_ministry);
 
+async fn a_tickets_etag_differs_wherever_its_body_does_by_role(app: TestApp) {
+    let ks = app.ks();
+    let oslo = app.municipality("0301");
+    let id = ticket_of(&app, "0301").await;
+    let path = format!("/api/v1/tickets/{id}");
+    let ks_before = read(&app, &ks, &id).await;
+    let oslo_before = read(&app, &oslo, &id).await;
+    assert_eq!(ks_before.header("etag"), oslo_before.header("etag"));
+    post_message(
+        &app,
+        &ks,
+        &id,
+        None,
+        json!({"body": "Notat", "internal": true}),
+    )
+    .await
+    .expect(201);
+
+    let revalidate = |token: String, tag: String| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.call(Method::GET, &path)
+                .bearer(&token)
+                .header("if-none-match", &tag)
+                .send()
+                .await
+        }
+    };
+    // KS's count changed: no 304 on the tag it read before the note.
+    let ks_tag = ks_before.header("etag").unwrap().to_string();
+    let ks_after = revalidate(ks.clone(), ks_tag.clone()).await;
+    ks_after.expect(200);
+    assert_eq!(ks_after.body["message_count"], 1);
+    let ks_new_tag = ks_after.header("etag").unwrap().to_string();
+    assert_ne!(ks_new_tag, ks_tag);
+    // The municipality's body did not change, nor its tag.
+    let oslo_tag = oslo_before.header("etag").unwrap().to_string();
+    assert_eq!(revalidate(oslo.clone(), oslo_tag.clone()).await.status, 304);
+
+    // KS changes the ticket with the tag it was shown, not with the stale one.
+    let stale = patch(&app, &ks, &id, Some(&ks_tag), json!({"priority": "high"})).await;
+    stale.expect(412);
+    let changed = patch(
+        &app,
+        &ks,
+        &id,
+        Some(&ks_new_tag),
+        json!({"priority": "high"}),
+    )
+    .await;
+    changed.expect(200);
+    assert_eq!(changed.body["priority"], "high");
+    assert_eq!(changed.header("etag"), Some("\"2.1\""));
+    assert_eq!(read(&app, &oslo, &id).await.header("etag"), Some("\"2\""));
+}
+db_test!(a_tickets_etag_differs_wherever_its_body_does_by_role);
+
+/// `(resource_id, action)` of each ticket entry of the audit log, as `token` reads it.
+async fn ticket_audit(app: &TestApp, token: &str) -> Vec<(String, String)> {
+    let log = get(
+        app,
+        Some(token),
+        "/api/v1/audit?resource_type=ticket&limit=200",
+    )
+    .await;
+    log.expect(200);
+    items(&log)
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap().to_string();
+            (field("resource_id"), field("action"))
+        })
+        .collect()
+}
+
+async fn the_audit_log_shows_the_ministry_its_referred_tickets_only_and_no_internal_note(
+    app: TestApp,
+) {
+    let ks = app.ks();
+    let referred = ticket_of(&app, "0301").await;
+    refer(&app, &ks, &referred, "ministry").await.expect(200);
+    let elsewhere = ticket_in(&app, "referred").await;
+    let unreferred = ticket_of(&app, "4601").await;
+    for id in [&referred, &elsewhere, &unreferred] {
+        post_message(
+            &app,
+            &ks,
+            id,
+            None,
+            json!({"body": "Notat", "internal": true}),
+        )
+        .await
+        .expect(201);
+        reply(&app, &ks, id, "Svar").await.expect(201);
+    }
+
+    let everything = ticket_audit(&app, &ks).await;
+    assert_eq!(everything.len(), 3 * 3 + 2, "{everything:?}");
+    assert_eq!(everything.iter().filter(|(_, a)| a == "note").count(), 3);
+
+    let ministry = ticket_audit(&app, &app.kmd()).await;
+    let mut actions: Vec<_> = ministry
+        .iter()
+        .map(|(id, action)| {
+            assert_eq!(id, &referred, "{ministry:?}");
+            action.as_str()
+        })
+        .collect();
+    actions.sort();
+    assert_eq!(actions, ["create", "refer", "reply"]);
+    // Nor through the other filters or the whole log.
+    let whole = get(&app, Some(&app.kmd()), "/api/v1/audit?limit=200").await;
+    assert!(!whole.text.contains("internal note"), "{}", whole.text);
+    assert!(!whole.text.contains(&unreferred));
+    let by_id = get(
+        &app,
+        Some(&app.kmd()),
+        &format!("/api/v1/audit?resource_id={unreferred}"),
+    )
+    .await;
+    assert!(items(&by_id).is_empty());
+}
+db_test!(the_audit_log_shows_the_ministry_its_referred_tickets_only_and_no_internal_note);
+
 async fn lists_filter_search_and_page_newest_first(app: TestApp) {
     let ks = app.ks();
     let oslo = app.municipality("0301");
@@ -978,7 +1103,7 @@ async fn lists_filter_search_and_page_newest_first(app: TestApp) {
         find("municipality=0301&category=grants&status=new").await,
         [ids[0].as_str()]
     );
-    assert!(find("updated_since=2999-01-01T00:00:00Z").await.is_empty());
+    assert!(find("updated_since=2200-01-01T00:00:00Z").await.is_empty());
     assert_eq!(find("updated_since=2000-01-01T00:00:00Z").await.len(), 4);
 
     let first = get(&app, Some(&ks), "/api/v1/tickets?limit=3").await;

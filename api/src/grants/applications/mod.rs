@@ -96,7 +96,8 @@ impl GrantApplicationsApi {
             idempotency_key.0.as_deref(),
             &body.0,
             async |tx| {
-                let scheme = schemes::find_model(tx, id.0).await?;
+                // Only municipalities apply, and a draft does not exist for them.
+                let scheme = schemes::find_visible(tx, id.0, false).await?;
                 rules::may_apply(&scheme, &valid, Utc::now())?;
                 store::apply(tx, caller, municipality, id.0, valid).await
             },

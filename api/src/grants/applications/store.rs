@@ -61,7 +61,8 @@ pub async fn list(
     status: Option<ApplicationStatus>,
     page: &PageRequest<Uuid>,
 ) -> Result<Vec<GrantApplication>, ApiError> {
-    schemes::find_model(conn, scheme_id).await?;
+    let drafts = crate::grants::rules::sees_draft_schemes(Some(caller));
+    schemes::find_visible(conn, scheme_id, drafts).await?;
     let mut query = application::Entity::find()
         .filter(application::Column::SchemeId.eq(scheme_id))
         .order_by_asc(application::Column::Id);

@@ -3,7 +3,7 @@
 //! error that reaches the edge of the app.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use poem::http::{HeaderValue, StatusCode};
 use poem::middleware::{CatchPanic, SetHeader};
@@ -18,36 +18,49 @@ use crate::http::routes::RouteTable;
 
 mod conditional;
 mod limits;
+mod load;
+mod values;
 
 pub use limits::MAX_BODY_BYTES;
+pub use load::{EXPENSIVE_READS, Load};
+pub use values::ValueRules;
 
 const REQUEST_ID: &str = "x-request-id";
 
 /// The edge of the app around `app`: a panic in a handler becomes a logged 500 problem, and
 /// [`observe`] sees every request.
-pub fn edge<E>(
-    app: E,
-    metrics: Arc<Metrics>,
-    routes: Arc<RouteTable>,
-) -> impl Endpoint<Output = Response>
+pub fn edge<E>(app: E, edge: Edge) -> impl Endpoint<Output = Response>
 where
     E: Endpoint + 'static,
 {
     app.with(CatchPanic::new().with_handler(panic_response))
-        .around(move |ep, req| observe(ep, req, Arc::clone(&metrics), Arc::clone(&routes)))
+        .around(move |ep, req| observe(ep, req, edge.clone()))
         // Every answer, errors included: browsers must not guess another content type.
         .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
 }
 
+/// What [`observe`] needs, shared by every request.
+#[derive(Clone)]
+pub struct Edge {
+    pub metrics: Arc<Metrics>,
+    pub routes: Arc<RouteTable>,
+    pub values: Arc<ValueRules>,
+    pub load: Arc<Load>,
+    pub body_timeout: Duration,
+}
+
 /// Wraps the whole app: every request gets an id (`X-Request-Id`, taken from the request
-/// when it carries a sane one), a span, a size limit, problem+json for any error, a log line
-/// and a metrics sample.
-pub async fn observe<E: Endpoint>(
-    next: E,
-    mut req: Request,
-    metrics: Arc<Metrics>,
-    routes: Arc<RouteTable>,
-) -> poem::Result<Response> {
+/// when it carries a sane one), a span, a place among the requests in flight, its client's
+/// rate, a size and time limit on its body, the bounds on values, problem+json for any
+/// error, a log line and a metrics sample.
+pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem::Result<Response> {
+    let Edge {
+        metrics,
+        routes,
+        values,
+        load,
+        body_timeout,
+    } = edge;
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -76,8 +89,24 @@ pub async fn observe<E: Endpoint>(
 
     async move {
         let started = Instant::now();
-        let (mut response, operation) = match limits::check_request(&mut req).await {
-            Err(too_large) => (too_large, None),
+        // The place in flight is held until the answer is made.
+        let (_in_flight, checked) = match load.admit(&req) {
+            Err(busy) => (None, Err(busy.into_response())),
+            Ok(permit) => {
+                let checked = async {
+                    let operation = values.operation_id(req.method(), req.uri().path());
+                    load.rate(&req, operation).await?;
+                    let body = limits::check_request(&mut req, body_timeout).await?;
+                    values
+                        .check(&req, body.as_ref().map(AsRef::as_ref))
+                        .map_err(|err| err.problem().into_response())
+                }
+                .await;
+                (permit, checked)
+            }
+        };
+        let (mut response, operation) = match checked {
+            Err(refused) => (refused, None),
             Ok(()) => match next.call(req).await {
                 Ok(output) => {
                     let response = output.into_response();
@@ -155,6 +184,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::config::EdgeConfig;
 
     #[handler]
     fn panics() -> &'static str {
@@ -167,8 +197,13 @@ mod tests {
         let routes = Arc::new(RouteTable::from_spec(&json!({"paths": {}})));
         let app = edge(
             Route::new().at("/boom", get(panics)),
-            Arc::clone(&metrics),
-            routes,
+            Edge {
+                metrics: Arc::clone(&metrics),
+                routes,
+                values: Arc::new(ValueRules::from_spec(&json!({}))),
+                load: Arc::new(Load::new(&EdgeConfig::default(), None)),
+                body_timeout: Duration::from_secs(10),
+            },
         );
         let response = TestClient::new(app).get("/boom").send().await;
         response.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
