@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use atomic_waker::AtomicWaker;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -201,6 +202,10 @@ struct ConnectionState {
     busy: AtomicUsize,
     /// Set when a request is dispatched or finishes: the deadline starts over.
     changed: AtomicBool,
+    /// The connection's task as it last read. hyper does not read again after an answer
+    /// when its last read found nothing, so a finished request wakes it to start the idle
+    /// deadline (else a kept-alive connection that sends nothing more is never closed).
+    reader: AtomicWaker,
 }
 
 /// Marks a request as being handled while it lives.
@@ -218,6 +223,7 @@ impl Drop for Busy {
     fn drop(&mut self) {
         self.0.busy.fetch_sub(1, Ordering::AcqRel);
         self.0.changed.store(true, Ordering::Release);
+        self.0.reader.wake();
     }
 }
 
@@ -260,6 +266,7 @@ impl AsyncRead for Deadlines {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        this.state.reader.register(cx.waker());
         if this.state.changed.swap(false, Ordering::AcqRel) {
             // A request was dispatched or finished: a new wait begins, idle until a byte.
             let idle = this.idle;

@@ -93,6 +93,15 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout(app: TestApp) {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     let (_, after) = until_closed(&mut kept, Instant::now(), Duration::from_secs(10)).await;
     assert!(after >= Duration::from_millis(550), "{after:?}");
+    // The same after an answer that waited for the database.
+    let mut kept = TcpStream::connect(address).await.unwrap();
+    kept.write_all(b"GET /api/v1/counties HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let n = kept.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let (_, after) = until_closed(&mut kept, Instant::now(), Duration::from_secs(10)).await;
+    assert!(after >= Duration::from_millis(550), "{after:?}");
 }
 db_test!(an_idle_connection_is_closed_after_the_idle_timeout);
 
@@ -203,15 +212,14 @@ async fn requests_beyond_those_in_flight_get_503_and_liveness_still_answers(app:
         ..quick()
     };
     let address = serve(&app, edge).await;
-    // A request waiting for its body holds the one place in flight.
+    // An authenticated request waiting for its body holds the one place in flight.
     let mut holder = TcpStream::connect(address).await.unwrap();
-    holder
-        .write_all(
-            b"POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-              Content-Length: 10\r\n\r\n",
-        )
-        .await
-        .unwrap();
+    let head = format!(
+        "POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 10\r\n\r\n",
+        app.municipality("0301")
+    );
+    holder.write_all(head.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let refused = request(address, "GET /api/v1/counties HTTP/1.1").await;
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
@@ -277,3 +285,31 @@ async fn writes_and_expensive_reads_are_rate_limited_per_client(app: TestApp) {
     assert_eq!(statuses, ["200", "200", "200", "429"]);
 }
 db_test!(writes_and_expensive_reads_are_rate_limited_per_client);
+
+async fn a_protected_operation_refuses_a_missing_token_before_reading_the_body(app: TestApp) {
+    let edge = EdgeConfig {
+        body_timeout: Duration::from_secs(30),
+        ..EdgeConfig::without_rate_limits()
+    };
+    let address = serve(&app, edge).await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    // A megabyte announced, one byte sent: the answer must not wait for the rest.
+    let head = "POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Content-Length: 1048576\r\n\r\n{";
+    let started = Instant::now();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("an answer before the body arrives")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    assert!(
+        text.to_lowercase().contains("www-authenticate: bearer"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(app.count("tickets").await, 0);
+}
+db_test!(a_protected_operation_refuses_a_missing_token_before_reading_the_body);
