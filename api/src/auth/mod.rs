@@ -83,6 +83,10 @@ impl Caller {
 pub struct BearerAuth(pub Caller);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+    // The edge verified this request's token before reading its body.
+    if let Some(caller) = req.data::<Caller>() {
+        return Ok(caller.clone());
+    }
     let state = req
         .data::<AppState>()
         .expect("the app builder attaches AppState");
@@ -169,6 +173,17 @@ fn caller_from_claims(claims: Claims) -> Result<Caller, ApiError> {
     if claims.sub.trim().is_empty() {
         return Err(unauthorized("sub is empty"));
     }
+    // Claims end up in stored rows (the audit log's actor): bounded like any text field.
+    if !is_claim_text(&claims.sub) || claims.name.as_deref().is_some_and(|n| !is_claim_text(n)) {
+        return Err(unauthorized(
+            "sub and name must be at most 255 characters, without control characters",
+        ));
+    }
+    let in_range = chrono::DateTime::from_timestamp(claims.exp, 0)
+        .is_some_and(|exp| crate::http::bounds::instant_in_range(&exp));
+    if !in_range {
+        return Err(unauthorized("exp must be an instant before the year 2201"));
+    }
     let role = match claims.role.as_str() {
         "ks" => Role::Ks,
         "kmd" => Role::Kmd,
@@ -204,6 +219,13 @@ fn caller_from_claims(claims: Claims) -> Result<Caller, ApiError> {
         expires_at: claims.exp,
     })
 }
+
+fn is_claim_text(value: &str) -> bool {
+    value.chars().count() <= MAX_CLAIM_CHARS && !value.chars().any(char::is_control)
+}
+
+/// The longest `sub` or `name` a token may carry.
+const MAX_CLAIM_CHARS: usize = 255;
 
 /// What a development token says about its holder.
 pub struct TokenRequest<'a> {

@@ -235,3 +235,55 @@ async fn with_an_es256_key_es256_tokens_pass_and_rs256_ones_do_not() {
     let rs256 = rs256("rs256-private.pem");
     me(&app, &rs256).await.expect(401);
 }
+
+async fn claims_no_database_can_hold_are_refused_before_anything_is_stored(app: TestApp) {
+    let refused = [
+        with(claims(), json!({"sub": "kari\u{0}"})),
+        with(claims(), json!({"sub": "k".repeat(256)})),
+        with(claims(), json!({"name": "Kari\nNordmann"})),
+        // Year 36812: `/me` once showed it as 1970-01-01.
+        with(claims(), json!({"exp": 1_i64 << 40})),
+    ];
+    for claims in &refused {
+        let token = hs256(claims, SECRET.as_bytes());
+        let reply = me(&app, &token).await;
+        reply.expect(401);
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("bearer token")
+        );
+        app.call(Method::POST, "/api/v1/topics")
+            .bearer(&token)
+            .json(json!({
+                "slug": "video-calls", "name_nb": "Videosamtaler", "name_nn": null,
+                "name_en": null, "description_nb": "Video på mobil.", "description_nn": null,
+                "category": "getting_online", "in_scope": true, "sort_order": 15,
+            }))
+            .send()
+            .await
+            .expect(401);
+    }
+    assert_eq!(app.count("audit_entries").await, 0);
+    let longest = hs256(
+        &with(claims(), json!({"sub": "k".repeat(255)})),
+        SECRET.as_bytes(),
+    );
+    let reply = me(&app, &longest).await;
+    reply.expect(200);
+    assert_eq!(reply.body["sub"].as_str().unwrap().len(), 255);
+}
+db_test!(claims_no_database_can_hold_are_refused_before_anything_is_stored);
+
+async fn two_authorization_headers_are_a_400_naming_the_header(app: TestApp) {
+    let reply = app
+        .call(Method::GET, "/api/v1/me")
+        .bearer(&app.ks())
+        .bearer(&app.municipality("0301"))
+        .send()
+        .await;
+    reply.expect(400);
+    assert_eq!(reply.body["errors"][0]["field"], "Authorization");
+}
+db_test!(two_authorization_headers_are_a_400_naming_the_header);

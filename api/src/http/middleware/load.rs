@@ -14,8 +14,9 @@ use poem::http::{Method, StatusCode, header};
 use poem::{Request, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::auth::Caller;
 use crate::config::EdgeConfig;
-use crate::http::error::ProblemDetails;
+use crate::http::error::{ApiError, FieldError, ProblemDetails};
 use crate::http::server::overloaded;
 use crate::state::AppState;
 
@@ -109,19 +110,37 @@ impl Load {
         }
     }
 
+    /// Refuses a request to a protected operation whose bearer token is missing, repeated or
+    /// does not verify, before its body is read: a client without a token cannot make the
+    /// server wait for, or hold, a body. The verified caller is kept on the request.
+    pub async fn authenticate(&self, req: &mut Request) -> Result<(), ApiError> {
+        let Some(token) = bearer_token(req)? else {
+            return Err(ApiError::Unauthorized(
+                "a bearer token is required: Authorization: Bearer <JWT>".to_string(),
+            ));
+        };
+        if let Some(state) = &self.state {
+            // The operation's own check takes the caller from here instead of verifying again.
+            let caller = state.verifier.verify(token, state).await?;
+            req.set_data(caller);
+        }
+        Ok(())
+    }
+
     /// Who a client is: the principal of a bearer token that verifies (role, municipality
     /// and `sub`), else its address (the whole /64 for IPv6, which one host holds).
     async fn client(&self, req: &Request) -> String {
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if let (Some(token), Some(state)) = (token, &self.state)
+        let principal = |caller: &Caller| {
+            let municipality = caller.municipality.as_ref().map_or("", |m| m.as_str());
+            format!("{}:{municipality}:{}", caller.role.as_str(), caller.sub)
+        };
+        if let Some(caller) = req.data::<Caller>() {
+            return principal(caller);
+        }
+        if let (Ok(Some(token)), Some(state)) = (bearer_token(req), &self.state)
             && let Ok(caller) = state.verifier.verify(token, state).await
         {
-            let municipality = caller.municipality.as_ref().map_or("", |m| m.as_str());
-            return format!("{}:{municipality}:{}", caller.role.as_str(), caller.sub);
+            return principal(&caller);
         }
         match req.remote_addr().as_socket_addr().map(|a| a.ip()) {
             Some(IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_none() => {
@@ -139,4 +158,23 @@ impl Load {
             None => "unknown".to_string(),
         }
     }
+}
+
+/// The bearer token of a request, if it sends one; `Authorization` sent twice is refused, so
+/// that no part of the server picks one of the two. The scheme's name is case-insensitive
+/// (RFC 9110), as in the operations' own check.
+fn bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
+    let mut headers = req.headers().get_all(header::AUTHORIZATION).iter();
+    let (first, repeated) = (headers.next(), headers.next().is_some());
+    if repeated {
+        return Err(ApiError::Malformed(vec![FieldError::new(
+            "Authorization",
+            "must be sent once",
+        )]));
+    }
+    Ok(first
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim()))
 }

@@ -95,6 +95,12 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem
             Ok(permit) => {
                 let checked = async {
                     let operation = values.operation_id(req.method(), req.uri().path());
+                    // The token first: a verified caller is rated as itself.
+                    if values.is_secured(req.method(), req.uri().path()) {
+                        load.authenticate(&mut req)
+                            .await
+                            .map_err(|err| err.problem().into_response())?;
+                    }
                     load.rate(&req, operation).await?;
                     let body = limits::check_request(&mut req, body_timeout).await?;
                     values

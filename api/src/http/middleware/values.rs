@@ -28,6 +28,8 @@ struct Operation {
     /// Query parameter name → the format of its values (`date`, `date-time`, or none).
     query: HashMap<String, Option<String>>,
     body: Option<Value>,
+    /// Whether the operation takes a bearer token.
+    secured: bool,
 }
 
 impl ValueRules {
@@ -64,6 +66,9 @@ impl ValueRules {
                     segments: path.split('/').map(str::to_string).collect(),
                     query,
                     body,
+                    secured: operation["security"]
+                        .as_array()
+                        .is_some_and(|schemes| !schemes.is_empty()),
                 });
             }
         }
@@ -71,6 +76,11 @@ impl ValueRules {
             operations,
             schemas: spec["components"]["schemas"].clone(),
         }
+    }
+
+    /// Whether the operation a request is for takes a bearer token.
+    pub fn is_secured(&self, method: &Method, path: &str) -> bool {
+        self.operation(method, path).is_some_and(|op| op.secured)
     }
 
     /// The `operationId` of the operation a request is for, if any.
