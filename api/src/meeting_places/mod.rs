@@ -144,8 +144,9 @@ impl MeetingPlacesApi {
 
     /// Update a meeting place
     ///
-    /// Changes details or the status (KS and the ministry). Send `If-Match` with the ETag
-    /// you read; a stale one is refused with 412.
+    /// Changes details or the status (KS and the ministry). A larger capacity promotes from
+    /// the waiting list, in its order, the registrations it makes room for, in the same
+    /// transaction. Send `If-Match` with the ETag you read; a stale one is refused with 412.
     #[oai(
         path = "/meeting-places/:id",
         method = "patch",
@@ -165,7 +166,9 @@ impl MeetingPlacesApi {
         let caller = &auth.0;
         policy::manage_meeting_places(caller)?;
         let tx = state.db.begin_write().await?;
-        let current = store::find_row(&tx, id.0).await?;
+        // Locked, as for a registration: a capacity change and the promotions it makes are
+        // ordered with the registrations' writes.
+        let current = store::find_row_locked(&tx, id.0).await?;
         let counties = store::known_counties(&tx, &body.0).await?;
         let stored = store::fields_of(&tx, &current).await?;
         // Every field, alone and against the stored meeting place, is checked before

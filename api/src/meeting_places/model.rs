@@ -90,8 +90,11 @@ pub struct MeetingPlace {
     pub ends_at: DateTime<Utc>,
     /// Participants it has room for.
     pub capacity: i32,
-    /// Participants it still has room for: `capacity` less the participants registered.
+    /// Participants it still has room for: `capacity` less the participants of confirmed
+    /// registrations. While anyone waits, these places are held for the waiting list.
     pub remaining_capacity: i32,
+    /// Registrations on the waiting list (0 once the registration deadline has passed).
+    pub waitlist_length: i32,
     /// Registration closes at this instant.
     pub registration_deadline: DateTime<Utc>,
     pub status: MeetingPlaceStatus,
@@ -106,8 +109,13 @@ pub struct MeetingPlace {
 
 impl MeetingPlace {
     /// The stored row and the counties it serves; an unknown stored enum value is a 500.
-    pub fn from_stored(m: meeting_place::Model, counties: Vec<String>) -> Result<Self, ApiError> {
+    pub fn from_stored(
+        m: meeting_place::Model,
+        counties: Vec<String>,
+        waitlist_length: i32,
+    ) -> Result<Self, ApiError> {
         Ok(Self {
+            waitlist_length,
             organisers: organisers_from_stored(&m.organisers)?,
             format: MeetingFormat::from_stored(&m.format)?,
             status: MeetingPlaceStatus::from_stored(&m.status)?,
@@ -147,6 +155,7 @@ impl Example for MeetingPlace {
             ends_at: instant("2027-02-10T14:00:00Z"),
             capacity: 60,
             remaining_capacity: 42,
+            waitlist_length: 0,
             registration_deadline: instant("2027-02-01T22:59:59Z"),
             status: MeetingPlaceStatus::Open,
             cancellation_reason: None,

@@ -18,6 +18,7 @@ use super::model::{
     MeetingFormat, MeetingPlace, MeetingPlaceChanges, MeetingPlaceFields, MeetingPlaceStatus,
     organisers_column,
 };
+use super::registrations;
 use super::rules::Update;
 use crate::audit;
 use crate::auth::Caller;
@@ -52,6 +53,20 @@ pub async fn find_row(
     id: Uuid,
 ) -> Result<meeting_place::Model, ApiError> {
     meeting_place::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// [`find_row`], and the row locked until the transaction ends (`SELECT ... FOR UPDATE` on
+/// PostgreSQL; SQLite's write transactions are serialised already): every change of a
+/// meeting place's registrations, and of its capacity, takes this first.
+pub async fn find_row_locked(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<meeting_place::Model, ApiError> {
+    meeting_place::Entity::find_by_id(id)
+        .lock_exclusive()
         .one(conn)
         .await?
         .ok_or_else(|| not_found(id))
@@ -118,10 +133,18 @@ async fn with_counties(
 ) -> Result<Vec<MeetingPlace>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let mut counties = counties_of(conn, &ids).await?;
+    let waiting = registrations::store::waiting_counts(conn, &ids).await?;
+    let now = Utc::now();
     rows.into_iter()
         .map(|m| {
             let served = counties.remove(&m.id).unwrap_or_default();
-            MeetingPlace::from_stored(m, served)
+            // The list closes at the deadline: nobody waits any longer.
+            let waitlist_length = if m.registration_deadline <= now {
+                0
+            } else {
+                waiting.get(&m.id).copied().unwrap_or(0)
+            };
+            MeetingPlace::from_stored(m, served, waitlist_length)
         })
         .collect()
 }
@@ -275,9 +298,10 @@ pub async fn create(
     find(conn, id).await
 }
 
-/// Writes an allowed update over the version `current` was read at, audited: 412 when
-/// someone else changed the meeting place first, and 422 when the capacity would fall below
-/// the participants registered.
+/// Writes an allowed update over the version `current` was read (and locked) at, audited,
+/// and promotes from the waiting list the registrations the change makes room for: 412
+/// when someone else changed the meeting place first, and 422 when the capacity would fall
+/// below the participants of confirmed registrations.
 pub async fn update(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -321,5 +345,15 @@ pub async fn update(
         update.summary(),
     )
     .await?;
+    // A larger capacity (or a deadline moved later) lets the waiting list move.
+    let cause = if update.fields.capacity > current.capacity {
+        format!(
+            "the capacity raised from {} to {}",
+            current.capacity, update.fields.capacity
+        )
+    } else {
+        "a change of the meeting place".to_string()
+    };
+    registrations::store::promote(conn, caller, id, &cause).await?;
     find(conn, id).await
 }
