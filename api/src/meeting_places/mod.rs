@@ -77,7 +77,10 @@ impl MeetingPlacesApi {
             from: from.0,
             to: to.0,
         };
-        let rows = store::list(state.db.conn(), &filter, &page).await?;
+        // One snapshot: `remaining_capacity` and `waitlist_length` agree.
+        let tx = state.db.begin_read().await?;
+        let rows = store::list(&tx, &filter, &page).await?;
+        tx.commit().await?;
         Ok(MeetingPlaceListResponse::Ok(Json(
             page.page(rows, |m: &MeetingPlace| (m.starts_at, m.id))
                 .into(),
@@ -98,7 +101,9 @@ impl MeetingPlacesApi {
         /// The meeting place's id.
         id: Path<Uuid>,
     ) -> Result<MeetingPlaceResponse, Failure<{ E400 | E404 }>> {
-        let found = store::find(state.db.conn(), id.0).await?;
+        let tx = state.db.begin_read().await?;
+        let found = store::find(&tx, id.0).await?;
+        tx.commit().await?;
         let tag = etag(found.version);
         Ok(MeetingPlaceResponse::Ok(Json(Box::new(found)), tag))
     }

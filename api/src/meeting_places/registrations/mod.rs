@@ -58,7 +58,10 @@ impl RegistrationsApi {
         cursor: Query<Option<String>>,
     ) -> Result<RegistrationListResponse, Failure<{ E400 | E401 | E404 }>> {
         let page = PageRequest::<Uuid>::new(limit.0, cursor.0.as_deref())?;
-        let rows = store::list(state.db.conn(), &auth.0, id.0, &page).await?;
+        // One snapshot: statuses, positions and histories agree while writers commit.
+        let tx = state.db.begin_read().await?;
+        let rows = store::list(&tx, &auth.0, id.0, &page).await?;
+        tx.commit().await?;
         Ok(RegistrationListResponse::Ok(Json(
             page.page(rows, |r: &model::Registration| r.id).into(),
         )))
@@ -138,7 +141,9 @@ impl RegistrationsApi {
         /// The registration's id.
         registration_id: Path<Uuid>,
     ) -> Result<RegistrationResponse, Failure<{ E400 | E401 | E404 }>> {
-        let found = store::find_visible(state.db.conn(), &auth.0, id.0, registration_id.0).await?;
+        let tx = state.db.begin_read().await?;
+        let found = store::find_visible(&tx, &auth.0, id.0, registration_id.0).await?;
+        tx.commit().await?;
         let tag = etag(found.version);
         Ok(RegistrationResponse::Ok(Json(found), tag))
     }

@@ -6,7 +6,9 @@ use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{ApiResponse, Object};
 use uuid::Uuid;
 
-use entity::{meeting_place_registration as registration, meeting_place_registration_event as event};
+use entity::{
+    meeting_place_registration as registration, meeting_place_registration_event as event,
+};
 
 use crate::common::optional::NotNull;
 use crate::common::stored::stored_enum;

@@ -364,7 +364,12 @@ mod tests {
         body: RegistrationChanges,
     ) -> Result<Update, ApiError> {
         let update = changes(current, body)?;
-        may_change(&update, RegistrationStatus::Confirmed, &place(status), now())?;
+        may_change(
+            &update,
+            RegistrationStatus::Confirmed,
+            &place(status),
+            now(),
+        )?;
         Ok(update)
     }
 

@@ -350,11 +350,17 @@ pub async fn register(
     let (status, kind) = match placement {
         Placement::Confirmed => {
             reserve(conn, place.id, new.participants).await?;
-            (RegistrationStatus::Confirmed, RegistrationEventKind::Registered)
+            (
+                RegistrationStatus::Confirmed,
+                RegistrationEventKind::Registered,
+            )
         }
         Placement::Waitlisted => {
             release(conn, place.id, 0).await?;
-            (RegistrationStatus::Waitlisted, RegistrationEventKind::Waitlisted)
+            (
+                RegistrationStatus::Waitlisted,
+                RegistrationEventKind::Waitlisted,
+            )
         }
     };
     let id = Uuid::now_v7();
