@@ -24,7 +24,7 @@ use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
 use crate::http::params::{KnownCountyParam, value};
-use crate::http::preconditions::{check_if_match, etag};
+use crate::http::preconditions::check_if_match_tag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
@@ -104,7 +104,7 @@ impl MeetingPlacesApi {
         let tx = state.db.begin_read().await?;
         let found = store::find(&tx, id.0).await?;
         tx.commit().await?;
-        let tag = etag(found.version);
+        let tag = found.etag();
         Ok(MeetingPlaceResponse::Ok(Json(Box::new(found)), tag))
     }
 
@@ -139,7 +139,7 @@ impl MeetingPlacesApi {
         )
         .await?;
         let location = format!("/api/v1/meeting-places/{}", created.id);
-        let tag = etag(created.version);
+        let tag = created.etag();
         Ok(MeetingPlaceCreatedResponse::Created(
             Json(Box::new(created)),
             location,
@@ -179,11 +179,12 @@ impl MeetingPlacesApi {
         // Every field, alone and against the stored meeting place, is checked before
         // `If-Match`, so that one 422 names them all.
         let update = rules::changes(stored, body.0, &counties)?;
-        check_if_match(if_match.0.as_deref(), current.version)?;
+        let tag = store::etag_of(&tx, &current).await?;
+        check_if_match_tag(if_match.0.as_deref(), &tag, current.version)?;
         rules::may_change(&update)?;
         let updated = store::update(&tx, caller, &current, &update).await?;
         tx.commit().await?;
-        let tag = etag(updated.version);
+        let tag = updated.etag();
         Ok(MeetingPlaceResponse::Ok(Json(Box::new(updated)), tag))
     }
 }

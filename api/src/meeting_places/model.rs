@@ -13,6 +13,7 @@ use crate::common::optional::NotNull;
 use crate::common::stored::stored_enum;
 use crate::common::text::Text;
 use crate::http::error::ApiError;
+use crate::http::preconditions::etag;
 
 stored_enum! {
     /// How participants take part.
@@ -105,17 +106,40 @@ pub struct MeetingPlace {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether the deadline has closed a waiting list that still held registrations: what
+    /// readers see then differs from the stored version, so it is in the ETag.
+    #[oai(skip)]
+    pub list_closed: bool,
+}
+
+/// The ETag of a meeting place: its version, marked once the deadline has closed a waiting
+/// list that held registrations (its `waitlist_length` went to 0 without a write).
+pub fn meeting_place_tag(version: i32, list_closed: bool) -> String {
+    if list_closed {
+        format!("\"{version}.closed\"")
+    } else {
+        etag(version)
+    }
 }
 
 impl MeetingPlace {
-    /// The stored row and the counties it serves; an unknown stored enum value is a 500.
+    pub fn etag(&self) -> String {
+        meeting_place_tag(self.version, self.list_closed)
+    }
+
+    /// The stored row, the counties it serves, the registrations it has waiting (by the
+    /// stored status) and whether the deadline has passed; an unknown stored enum value is
+    /// a 500.
     pub fn from_stored(
         m: meeting_place::Model,
         counties: Vec<String>,
-        waitlist_length: i32,
+        waiting: i32,
+        deadline_passed: bool,
     ) -> Result<Self, ApiError> {
         Ok(Self {
-            waitlist_length,
+            // The list closes at the deadline: nobody waits any longer.
+            waitlist_length: if deadline_passed { 0 } else { waiting },
+            list_closed: deadline_passed && waiting > 0,
             organisers: organisers_from_stored(&m.organisers)?,
             format: MeetingFormat::from_stored(&m.format)?,
             status: MeetingPlaceStatus::from_stored(&m.status)?,
@@ -162,6 +186,7 @@ impl Example for MeetingPlace {
             version: 2,
             created_at: instant("2026-11-23T09:00:00Z"),
             updated_at: instant("2026-11-24T09:00:00Z"),
+            list_closed: false,
         }
     }
 }

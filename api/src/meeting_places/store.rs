@@ -16,7 +16,7 @@ use entity::{meeting_place, meeting_place_county};
 
 use super::model::{
     MeetingFormat, MeetingPlace, MeetingPlaceChanges, MeetingPlaceFields, MeetingPlaceStatus,
-    organisers_column,
+    meeting_place_tag, organisers_column,
 };
 use super::registrations;
 use super::rules::Update;
@@ -70,6 +70,17 @@ pub async fn find_row_locked(
         .one(conn)
         .await?
         .ok_or_else(|| not_found(id))
+}
+
+/// The ETag readers see for the stored meeting place now.
+pub async fn etag_of(
+    conn: &impl ConnectionTrait,
+    m: &meeting_place::Model,
+) -> Result<String, ApiError> {
+    let waiting = registrations::store::waiting_counts(conn, &[m.id]).await?;
+    let waits = waiting.get(&m.id).copied().unwrap_or(0);
+    let closed = m.registration_deadline <= Utc::now() && waits > 0;
+    Ok(meeting_place_tag(m.version, closed))
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<MeetingPlace, ApiError> {
@@ -138,13 +149,9 @@ async fn with_counties(
     rows.into_iter()
         .map(|m| {
             let served = counties.remove(&m.id).unwrap_or_default();
-            // The list closes at the deadline: nobody waits any longer.
-            let waitlist_length = if m.registration_deadline <= now {
-                0
-            } else {
-                waiting.get(&m.id).copied().unwrap_or(0)
-            };
-            MeetingPlace::from_stored(m, served, waitlist_length)
+            let waits = waiting.get(&m.id).copied().unwrap_or(0);
+            let passed = m.registration_deadline <= now;
+            MeetingPlace::from_stored(m, served, waits, passed)
         })
         .collect()
 }

@@ -1522,14 +1522,52 @@ async fn the_waiting_list_closes_at_the_deadline_and_those_still_waiting_are_not
         .expect(201);
     let bergen = register(&app, &id, "4601", waiting(1), None).await;
     let bergen_path = registration_path(&id, &bergen.body);
+    let bergen_token = app.municipality("4601");
     let deadline = Utc::now() - Duration::minutes(1);
-    ks_patch(
+    let moved = ks_patch(
         &app,
         &id,
         json!({"registration_deadline": deadline.to_rfc3339()}),
     )
-    .await
-    .expect(200);
+    .await;
+    moved.expect(200);
+    assert_eq!(moved.body["waitlist_length"], 0);
+    let version = moved.body["version"].as_i64().unwrap();
+    // What readers see changed without a write, and so did the ETags: a copy from before
+    // the deadline is not revalidated as current.
+    let place_path = format!("/api/v1/meeting-places/{id}");
+    assert_eq!(
+        moved.header("etag").unwrap(),
+        format!("\"{version}.closed\"")
+    );
+    let fresh = app
+        .call(Method::GET, &place_path)
+        .header("if-none-match", &format!("\"{version}\""))
+        .send()
+        .await;
+    fresh.expect(200);
+    assert_eq!(fresh.body["waitlist_length"], 0);
+    let same = app
+        .call(Method::GET, &place_path)
+        .header("if-none-match", &format!("\"{version}.closed\""))
+        .send()
+        .await;
+    assert_eq!(same.status, 304);
+    let old_copy = app
+        .call(Method::GET, &bergen_path)
+        .bearer(&bergen_token)
+        .header("if-none-match", "\"1\"")
+        .send()
+        .await;
+    old_copy.expect(200);
+    assert_eq!(old_copy.header("etag"), Some("\"1.closed\""));
+    let stale = app
+        .call(Method::DELETE, &bergen_path)
+        .bearer(&bergen_token)
+        .if_match(Some("\"1\""))
+        .send()
+        .await;
+    stale.expect(412);
 
     // The single read, the list and the counts agree.
     let late = read_registration(&app, &app.municipality("4601"), &bergen_path).await;

@@ -24,7 +24,7 @@ use crate::auth::{BearerAuth, policy};
 use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
-use crate::http::preconditions::{check_if_match, etag};
+use crate::http::preconditions::check_if_match_tag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
@@ -116,7 +116,7 @@ impl RegistrationsApi {
             "/api/v1/meeting-places/{}/registrations/{}",
             created.meeting_place_id, created.id
         );
-        let tag = etag(created.version);
+        let tag = created.etag();
         Ok(RegistrationCreatedResponse::Created(
             Json(created),
             location,
@@ -144,7 +144,7 @@ impl RegistrationsApi {
         let tx = state.db.begin_read().await?;
         let found = store::find_visible(&tx, &auth.0, id.0, registration_id.0).await?;
         tx.commit().await?;
-        let tag = etag(found.version);
+        let tag = found.etag();
         Ok(RegistrationResponse::Ok(Json(found), tag))
     }
 
@@ -183,11 +183,13 @@ impl RegistrationsApi {
         // Every field, sharing against the stored topic included, is checked before
         // `If-Match`, so that one 422 names them all.
         let update = rules::changes(&current, body.0)?;
-        check_if_match(if_match.0.as_deref(), current.version)?;
+        let seen = store::seen_status(&current, &place, Utc::now())?;
+        let tag = model::registration_tag(current.version, seen);
+        check_if_match_tag(if_match.0.as_deref(), &tag, current.version)?;
         rules::may_change(&update, store::stored_status(&current)?, &place, Utc::now())?;
         let updated = store::update(&tx, caller, &current, &place, &update).await?;
         tx.commit().await?;
-        let tag = etag(updated.version);
+        let tag = updated.etag();
         Ok(RegistrationResponse::Ok(Json(updated), tag))
     }
 
@@ -219,7 +221,9 @@ impl RegistrationsApi {
         policy::register_for_meeting_place(caller)?;
         let tx = state.db.begin_write().await?;
         let (current, place) = store::find_for_change(&tx, caller, id.0, registration_id.0).await?;
-        check_if_match(if_match.0.as_deref(), current.version)?;
+        let seen = store::seen_status(&current, &place, Utc::now())?;
+        let tag = model::registration_tag(current.version, seen);
+        check_if_match_tag(if_match.0.as_deref(), &tag, current.version)?;
         rules::window(&place, Utc::now(), RegistrationChange::Other)?;
         store::cancel(&tx, caller, &current).await?;
         tx.commit().await?;

@@ -14,6 +14,7 @@ use crate::common::optional::NotNull;
 use crate::common::stored::stored_enum;
 use crate::common::text::Text;
 use crate::http::error::ApiError;
+use crate::http::preconditions::etag;
 
 stored_enum! {
     /// Where a registration stands.
@@ -134,7 +135,21 @@ impl Example for Registration {
     }
 }
 
+/// The ETag of a registration as readers see it: its version, marked once the deadline has
+/// turned a waitlisted registration into a `not_admitted` one, so that a client's copy from
+/// before the deadline is not revalidated (304) as current.
+pub fn registration_tag(version: i32, status: RegistrationStatus) -> String {
+    match status {
+        RegistrationStatus::NotAdmitted => format!("\"{version}.closed\""),
+        _ => etag(version),
+    }
+}
+
 impl Registration {
+    pub fn etag(&self) -> String {
+        registration_tag(self.version, self.status)
+    }
+
     /// A stored registration as a reader sees it: its status (a waitlisted one reads as
     /// `not_admitted` once the deadline has passed), its position and its history.
     pub fn from_stored(

@@ -213,6 +213,19 @@ pub fn stored_status(current: &registration::Model) -> Result<RegistrationStatus
     RegistrationStatus::from_stored(&current.status)
 }
 
+/// The status a reader sees the registration in at `now`.
+pub fn seen_status(
+    current: &registration::Model,
+    place: &meeting_place::Model,
+    now: DateTime<Utc>,
+) -> Result<RegistrationStatus, ApiError> {
+    Ok(rules::seen_status(
+        stored_status(current)?,
+        place.registration_deadline,
+        now,
+    ))
+}
+
 /// Moves a meeting place's `reserved` by `by` participants. Its version rises with its
 /// `remaining_capacity` (and `waitlist_length`), so its ETag changes whenever what a reader
 /// sees does.
