@@ -1210,6 +1210,20 @@ fn kinds(registration: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The municipalities of the registrations KS lists with `?status=`.
+async fn listed_with_status(app: &TestApp, id: &str, status: &str) -> Vec<String> {
+    let reply = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/meeting-places/{id}/registrations?status={status}"),
+        )
+        .bearer(&app.ks())
+        .send()
+        .await;
+    reply.expect(200);
+    helpers::field(&reply, "municipality_number")
+}
+
 async fn place_counts(app: &TestApp, id: &str) -> (i64, i64) {
     let place = app.get(&format!("/api/v1/meeting-places/{id}")).await;
     place.expect(200);
@@ -1263,6 +1277,24 @@ async fn a_registration_that_does_not_fit_waits_and_a_cancellation_promotes_it(a
         6,
         "waitlisted participants are stored"
     );
+
+    assert_eq!(
+        listed_with_status(&app, &id, "waitlisted").await,
+        ["4601", "1103"]
+    );
+    assert!(
+        listed_with_status(&app, &id, "not_admitted")
+            .await
+            .is_empty()
+    );
+    app.call(
+        Method::GET,
+        &format!("/api/v1/meeting-places/{id}/registrations?status=waiting"),
+    )
+    .bearer(&app.ks())
+    .send()
+    .await
+    .expect(400);
 
     cancel_registration(&app, "0301", &oslo_path)
         .await
@@ -1598,6 +1630,12 @@ async fn the_waiting_list_closes_at_the_deadline_and_those_still_waiting_are_not
         .map(|r| r["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["confirmed", "not_admitted"]);
+    assert_eq!(
+        listed_with_status(&app, &id, "not_admitted").await,
+        ["4601"]
+    );
+    assert!(listed_with_status(&app, &id, "waitlisted").await.is_empty());
+    assert_eq!(listed_with_status(&app, &id, "confirmed").await, ["0301"]);
     assert_eq!(place_counts(&app, &id).await, (0, 0));
     let listed = app.get("/api/v1/meeting-places").await;
     assert_eq!(listed.body["items"][0]["waitlist_length"], 0);

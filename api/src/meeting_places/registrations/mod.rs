@@ -30,6 +30,7 @@ use crate::tags::ApiTags;
 use model::{
     NewRegistration, RegistrationCancelledResponse, RegistrationChanges,
     RegistrationCreatedResponse, RegistrationListResponse, RegistrationResponse,
+    RegistrationStatus,
 };
 
 #[derive(Default)]
@@ -39,7 +40,8 @@ pub struct RegistrationsApi;
 impl RegistrationsApi {
     /// List registrations for a meeting place
     ///
-    /// KS and the ministry see every registration; a municipality sees its own.
+    /// KS and the ministry see every registration; a municipality sees its own. `status`
+    /// selects by the status a reader sees (`not_admitted` once the deadline has passed).
     #[oai(
         path = "/meeting-places/:id/registrations",
         method = "get",
@@ -51,6 +53,8 @@ impl RegistrationsApi {
         auth: BearerAuth,
         /// The meeting place's id.
         id: Path<Uuid>,
+        /// Only registrations with this status.
+        status: Query<Option<RegistrationStatus>>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
@@ -60,7 +64,7 @@ impl RegistrationsApi {
         let page = PageRequest::<Uuid>::new(limit.0, cursor.0.as_deref())?;
         // One snapshot: statuses, positions and histories agree while writers commit.
         let tx = state.db.begin_read().await?;
-        let rows = store::list(&tx, &auth.0, id.0, &page).await?;
+        let rows = store::list(&tx, &auth.0, id.0, status.0, &page).await?;
         tx.commit().await?;
         Ok(RegistrationListResponse::Ok(Json(
             page.page(rows, |r: &model::Registration| r.id).into(),

@@ -161,6 +161,18 @@ pub fn waitlist_closed(deadline: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     now >= deadline
 }
 
+/// The stored status a list filtered by the status a reader sees (`wanted`) selects, or
+/// `None` when no registration can read as it: waitlisted ones read as `not_admitted` once
+/// the list is `closed`.
+pub fn stored_status_for(wanted: RegistrationStatus, closed: bool) -> Option<RegistrationStatus> {
+    use RegistrationStatus::*;
+    match (wanted, closed) {
+        (Confirmed, _) => Some(Confirmed),
+        (Waitlisted, false) | (NotAdmitted, true) => Some(Waitlisted),
+        (Waitlisted, true) | (NotAdmitted, false) => None,
+    }
+}
+
 /// The status a reader sees: a registration still waiting when the deadline has passed was
 /// not admitted. Read from the deadline, so every list, read and count agrees at once.
 pub fn seen_status(
@@ -633,5 +645,16 @@ mod tests {
             invalid_fields(may_change(&fewer, waitlisted, &late, now())),
             ["id"]
         );
+    }
+
+    #[test]
+    fn a_status_filter_selects_by_what_readers_see() {
+        use RegistrationStatus::*;
+        assert_eq!(stored_status_for(Confirmed, false), Some(Confirmed));
+        assert_eq!(stored_status_for(Confirmed, true), Some(Confirmed));
+        assert_eq!(stored_status_for(Waitlisted, false), Some(Waitlisted));
+        assert_eq!(stored_status_for(Waitlisted, true), None);
+        assert_eq!(stored_status_for(NotAdmitted, false), None);
+        assert_eq!(stored_status_for(NotAdmitted, true), Some(Waitlisted));
     }
 }

@@ -142,18 +142,27 @@ async fn present_one(
     one.pop().ok_or(ApiError::Internal)
 }
 
-/// A page of a meeting place's registrations that the caller may see, oldest first; 404
-/// when there is no such meeting place.
+/// A page of a meeting place's registrations that the caller may see, oldest first,
+/// optionally only those that read as `status`; 404 when there is no such meeting place.
 pub async fn list(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     meeting_place_id: Uuid,
+    status: Option<RegistrationStatus>,
     page: &PageRequest<Uuid>,
 ) -> Result<Vec<Registration>, ApiError> {
     let place = places::find_row(conn, meeting_place_id).await?;
+    let now = Utc::now();
     let mut query = registration::Entity::find()
         .filter(registration::Column::MeetingPlaceId.eq(meeting_place_id))
         .order_by_asc(registration::Column::Id);
+    if let Some(wanted) = status {
+        let closed = rules::waitlist_closed(place.registration_deadline, now);
+        let Some(stored) = rules::stored_status_for(wanted, closed) else {
+            return Ok(Vec::new());
+        };
+        query = query.filter(registration::Column::Status.eq(stored.as_str()));
+    }
     if let Some(own) = policy::registrations_visible_to(caller) {
         query = query.filter(registration::Column::MunicipalityNumber.eq(own));
     }
@@ -161,7 +170,7 @@ pub async fn list(
         query = query.filter(registration::Column::Id.gt(after));
     }
     let rows = query.limit(page.fetch()).all(conn).await?;
-    present(conn, &place, rows, Utc::now()).await
+    present(conn, &place, rows, now).await
 }
 
 /// The stored registration of the meeting place, if the caller may see it; 404 otherwise.
