@@ -517,17 +517,17 @@ pub async fn update(
 ) -> Result<Registration, ApiError> {
     let place_id = current.meeting_place_id;
     let status = stored_status(current)?;
+    // Only a confirmed registration holds places; a waitlisted one's participants move
+    // nothing the meeting place shows.
     if status == RegistrationStatus::Confirmed {
         if update.added_participants > 0 {
             let waiting = waiting_list(conn, place_id).await?.len();
             let free = place.capacity - place.reserved;
             rules::may_grow(update.added_participants, free, waiting)?;
             reserve(conn, place_id, update.added_participants).await?;
-        } else {
+        } else if update.added_participants < 0 {
             release(conn, place_id, -update.added_participants).await?;
         }
-    } else {
-        release(conn, place_id, 0).await?;
     }
     let row = registration::ActiveModel {
         participants: Set(update.participants),
