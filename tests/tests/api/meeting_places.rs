@@ -2009,3 +2009,36 @@ async fn fifty_waitlisted_registrations_and_fifteen_cancellations_never_overbook
 db_test!(
     fifty_waitlisted_registrations_and_fifteen_cancellations_never_overbook_and_promote_in_order
 );
+
+async fn a_retried_waitlisted_registration_replays_its_first_answer_and_joins_once(app: TestApp) {
+    let id = open_place(&app, 1).await;
+    let oslo = register(&app, &id, "0301", waiting(1), None).await;
+    let first = register(&app, &id, "4601", waiting(1), Some("bergen-1")).await;
+    first.expect(201);
+    assert_eq!(first.body["status"], "waitlisted");
+    cancel_registration(&app, "0301", &registration_path(&id, &oslo.body))
+        .await
+        .expect(204);
+    // The retry answers what the first request did; the registration itself moved on.
+    let retry = register(&app, &id, "4601", waiting(1), Some("bergen-1")).await;
+    retry.expect(201);
+    assert_eq!(retry.body, first.body);
+    let path = registration_path(&id, &first.body);
+    assert_eq!(
+        standing(&app, "4601", &path).await,
+        ("confirmed".to_string(), Value::Null)
+    );
+    assert_eq!(app.count("meeting_place_registrations").await, 1);
+    let joins = events(&app)
+        .await
+        .iter()
+        .filter(|e| e.municipality == "4601" && e.kind == "waitlisted")
+        .count();
+    assert_eq!(joins, 1);
+    let mut other = waiting(1);
+    other["participants"] = json!(2);
+    register(&app, &id, "4601", other, Some("bergen-1"))
+        .await
+        .expect(409);
+}
+db_test!(a_retried_waitlisted_registration_replays_its_first_answer_and_joins_once);
