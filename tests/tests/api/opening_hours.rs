@@ -638,3 +638,39 @@ async fn public_holidays_are_listed_with_both_names(app: TestApp) {
     app.get("/api/v1/holidays?year=twenty").await.expect(400);
 }
 db_test!(public_holidays_are_listed_with_both_names);
+
+async fn one_idempotency_key_at_two_locations_creates_an_exception_at_each(app: TestApp) {
+    let first = create_ok(&app, deichman()).await;
+    let second = create_ok(&app, location_at("0301", "Deichman Tøyen", 59.915, 10.77)).await;
+    let body = json!({"date": "2027-05-17", "closed": true, "note": "Nasjonaldagen"});
+    let mut created = Vec::new();
+    for id in [&first, &second] {
+        let path = format!("/api/v1/locations/{id}/exceptions");
+        let reply = post(&app, &app.ks(), &path, Some("closed-17-mai"), body.clone()).await;
+        reply.expect(201);
+        let exception = reply.body["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            reply.header("location"),
+            Some(format!("/api/v1/locations/{id}/exceptions/{exception}").as_str())
+        );
+        created.push(exception);
+    }
+    assert_ne!(created[0], created[1]);
+    assert_eq!(app.count("opening_exceptions").await, 2);
+    // A retry at the second location replays the second location's exception.
+    let path = format!("/api/v1/locations/{second}/exceptions");
+    let retry = post(&app, &app.ks(), &path, Some("closed-17-mai"), body).await;
+    retry.expect(201);
+    assert_eq!(retry.body["id"], created[1]);
+    for (id, exception) in [&first, &second].into_iter().zip(&created) {
+        app.call(
+            Method::DELETE,
+            &format!("/api/v1/locations/{id}/exceptions/{exception}"),
+        )
+        .bearer(&app.ks())
+        .send()
+        .await
+        .expect(204);
+    }
+}
+db_test!(one_idempotency_key_at_two_locations_creates_an_exception_at_each);

@@ -960,3 +960,17 @@ async fn resources_refuse_other_roles_and_bad_input_storing_nothing(app: TestApp
     assert_eq!(read.body["title"], "Trygg på nett");
 }
 db_test!(resources_refuse_other_roles_and_bad_input_storing_nothing);
+
+async fn one_idempotency_key_at_two_topics_creates_a_resource_at_each(app: TestApp) {
+    let mut created = Vec::new();
+    for slug in ["online-security", "getting-online"] {
+        let path = format!("/api/v1/topics/{slug}/resources");
+        let reply = post(&app, &app.ks(), &path, Some("course-2"), course()).await;
+        reply.expect(201);
+        assert_eq!(reply.body["topic_slug"], slug, "{}", reply.text);
+        created.push(reply.body["id"].as_str().unwrap().to_string());
+    }
+    assert_ne!(created[0], created[1]);
+    assert_eq!(app.count("topic_resources").await, 2);
+}
+db_test!(one_idempotency_key_at_two_topics_creates_a_resource_at_each);
