@@ -151,7 +151,7 @@ async fn overlapping_inverted_or_malformed_rules_are_refused_naming_the_rule(app
         .expect(422);
     put_hours(&app, &id, 2, false, vec![rule("someday", "10:00", "12:00")])
         .await
-        .expect(400);
+        .expect(422);
     // Touching intervals and another service mode are fine.
     let mut appointment = rule("monday", "11:00", "13:00");
     appointment["service_mode"] = json!("appointment");
@@ -398,7 +398,7 @@ async fn an_exception_opens_a_holiday_and_closes_an_ordinary_day(app: TestApp) {
     assert_eq!(inverted.invalid_fields(), ["hours[0]"]);
     add_exception(&app, &id, json!({"date": "19.05.2026", "closed": true}))
         .await
-        .expect(400);
+        .expect(422);
     assert_eq!(app.count("opening_exceptions").await, 2);
 
     let list = app
