@@ -8,6 +8,8 @@
 
 pub mod model;
 pub mod rules;
+pub mod service_levels;
+pub mod sla;
 pub mod statistics;
 pub mod store;
 

@@ -1,0 +1,3 @@
+//! The kontaktpunkt's business calendar and service-level targets.
+
+pub mod business_time;
