@@ -6,7 +6,7 @@
 //! every question about one moment confined to that moment's local day.
 
 use chrono::{
-    DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday,
+    DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc, Weekday,
 };
 
 use super::holidays::{Holiday, holiday_on};

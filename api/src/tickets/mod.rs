@@ -31,7 +31,7 @@ use crate::tags::ApiTags;
 use model::{
     NewReferral, NewTicket, NewTicketMessage, TicketCategory, TicketChanges, TicketCreatedResponse,
     TicketListResponse, TicketMessageCreatedResponse, TicketMessageListResponse, TicketPriority,
-    TicketResponse, TicketStatisticsResponse, TicketStatus,
+    TicketResponse, TicketStatisticsResponse, TicketStatus, if_match_written_part,
 };
 use rules::{TicketId, TicketState};
 
@@ -115,7 +115,10 @@ impl TicketsApi {
             "create_ticket",
             key,
             &body.0,
-            async |tx| store::create(tx, caller, new).await,
+            async |tx| {
+                let settings = store::hold_settings(tx).await?;
+                store::create(tx, caller, new, &settings).await
+            },
         )
         .await?;
         let location = format!("/api/v1/tickets/{}", created.id);
@@ -201,13 +204,15 @@ impl TicketsApi {
         policy::manage_tickets(caller)?;
         let id = TicketId(id.0);
         let tx = state.db.begin_write().await?;
+        let settings = store::hold_settings(&tx).await?;
         let current = store::lock_visible(&tx, caller, id).await?;
         let requested = rules::ticket_changes(body.0)?;
         let shown = store::current_tag(&tx, caller, &current).await?;
-        check_if_match_tag(if_match.0.as_deref(), &shown, current.version)?;
+        let if_match = if_match_written_part(if_match.0.as_deref());
+        check_if_match_tag(if_match.as_deref(), &shown, current.version)?;
         let stored = TicketState::try_from(&current)?;
         let updated = match rules::update(&stored, requested, Utc::now())? {
-            Some(change) => store::update(&tx, caller, &current, change).await?,
+            Some(change) => store::update(&tx, caller, &current, change, &settings).await?,
             // Nothing differs from what is stored: no new version, nothing to audit.
             None => store::view(&tx, caller, current).await?,
         };
@@ -279,12 +284,13 @@ impl TicketsApi {
         let key = idempotency_key.0.as_deref();
         let created =
             idempotency::create_once(&state.db, caller, &operation, key, &body.0, async |tx| {
+                let settings = store::hold_settings(tx).await?;
                 let ticket = store::lock_visible(tx, caller, id).await?;
                 let message = rules::new_message(&body.0)?;
                 let stored = TicketState::try_from(&ticket)?;
                 let now = Utc::now();
                 let change = rules::reply(&stored, caller.role, message.internal, now)?;
-                store::add_message(tx, caller, &ticket, message, change, now).await
+                store::add_message(tx, caller, &ticket, message, change, now, &settings).await
             })
             .await?;
         let location = format!("/api/v1/tickets/{}/messages", created.ticket_id);
@@ -319,15 +325,17 @@ impl TicketsApi {
         policy::manage_tickets(caller)?;
         let id = TicketId(id.0);
         let tx = state.db.begin_write().await?;
+        let settings = store::hold_settings(&tx).await?;
         let current = store::lock_visible(&tx, caller, id).await?;
         let referral = rules::new_referral(&body.0)?;
         if if_match.0.is_some() {
             let shown = store::current_tag(&tx, caller, &current).await?;
-            check_if_match_tag(if_match.0.as_deref(), &shown, current.version)?;
+            let if_match = if_match_written_part(if_match.0.as_deref());
+            check_if_match_tag(if_match.as_deref(), &shown, current.version)?;
         }
         let stored = TicketState::try_from(&current)?;
         let change = rules::refer(&stored, referral, Utc::now())?;
-        let referred = store::refer(&tx, caller, &current, change).await?;
+        let referred = store::refer(&tx, caller, &current, change, &settings).await?;
         tx.commit().await?;
         let tag = referred.etag();
         Ok(TicketResponse::Ok(Json(Box::new(referred)), tag))

@@ -15,6 +15,8 @@ use crate::common::stored::stored_enum;
 use crate::common::text::Text;
 use crate::http::error::ApiError;
 use crate::http::preconditions::etag;
+pub use super::sla::SlaState;
+use super::sla::Clocks;
 
 stored_enum! {
     /// What a ticket is about.
@@ -195,6 +197,17 @@ pub struct Ticket {
     /// it is reopened.
     #[oai(nullable)]
     pub resolved_at: Option<DateTime<Utc>>,
+    /// When KS's first public reply is due, in the kontaktpunkt's business hours (see
+    /// `get_service_levels`); it stays where it was once reached.
+    #[oai(nullable)]
+    pub first_response_due_at: Option<DateTime<Utc>>,
+    /// When the resolution is due; `null` while the ticket waits on the municipality
+    /// before it was due (the due time moves by the business time it waits).
+    #[oai(nullable)]
+    pub resolution_due_at: Option<DateTime<Utc>>,
+    /// Where the two targets stand now (KS and the ministry; not shown to municipalities).
+    #[oai(skip_serializing_if_is_none)]
+    pub sla: Option<TicketSla>,
     /// The messages the caller can see.
     pub message_count: u32,
     /// Every status the ticket has had, oldest first.
@@ -207,6 +220,22 @@ pub struct Ticket {
     /// KS's view differ from other roles' without a new version, so they are in its ETag.
     #[oai(skip)]
     pub internal_notes: u32,
+    /// What of the answer changes with the clock rather than with a write (the due times
+    /// and the states of the targets): part of the ETag, so that a cached answer is not
+    /// revalidated once it has changed, but not of what `If-Match` compares.
+    #[oai(skip)]
+    pub sla_tag: String,
+}
+
+/// Where the service-level targets of a ticket stand at the time of the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct TicketSla {
+    /// The first public reply of KS.
+    pub first_response: SlaState,
+    /// The resolution.
+    pub resolution: SlaState,
+    /// Whether the resolution clock is paused, the ticket waiting on the municipality.
+    pub resolution_paused: bool,
 }
 
 /// The ETag of a ticket as a caller sees it: the version, and the internal notes the
@@ -219,18 +248,72 @@ pub fn ticket_tag(version: i32, internal_notes: u32) -> String {
     }
 }
 
+/// The `If-Match` header with the clock-dependent part of each tag cut off
+/// (`"3.1-5f2a9c01"` becomes `"3.1"`), so that a write is not refused merely because time
+/// passed since the read.
+pub fn if_match_written_part(if_match: Option<&str>) -> Option<String> {
+    if_match.map(|header| {
+        header
+            .split(',')
+            .map(|tag| {
+                let tag = tag.trim();
+                match (tag.strip_suffix('"'), tag.find('-')) {
+                    (Some(_), Some(dash)) if tag.starts_with('"') => format!("{}\"", &tag[..dash]),
+                    _ => tag.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// The clock-dependent part of a ticket's ETag: a digest of its due times and target
+/// states as the caller sees them.
+fn sla_tag(
+    first_response_due_at: Option<DateTime<Utc>>,
+    resolution_due_at: Option<DateTime<Utc>>,
+    sla: Option<&TicketSla>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!(
+        "{:?}|{:?}|{:?}",
+        first_response_due_at.map(|t| t.timestamp()),
+        resolution_due_at.map(|t| t.timestamp()),
+        sla.map(|s| (s.first_response.as_str(), s.resolution.as_str(), s.resolution_paused)),
+    );
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Ticket {
+    /// The ETag: the written part (`"<version>"` or `"<version>.<notes>"`) and the
+    /// clock-dependent part, `"3.1-5f2a9c01"`.
     pub fn etag(&self) -> String {
-        ticket_tag(self.version, self.internal_notes)
+        let written = ticket_tag(self.version, self.internal_notes);
+        format!("{}-{}\"", written.trim_end_matches('"'), self.sla_tag)
     }
 
-    /// A stored ticket with its status history and the number of messages the caller sees.
+    /// A stored ticket with its status history, the number of messages the caller sees,
+    /// and its service-level clocks as they stand at `now` (their states only when
+    /// `show_sla`).
+    #[allow(clippy::too_many_arguments)]
     pub fn from_row(
         t: ticket::Model,
         status_history: Vec<StatusChange>,
         message_count: i64,
         internal_notes: i64,
+        clocks: Clocks,
+        now: DateTime<Utc>,
+        show_sla: bool,
     ) -> Result<Self, ApiError> {
+        let sla = show_sla.then(|| TicketSla {
+            first_response: clocks.first_response.state(now),
+            resolution: clocks.resolution.state(now),
+            resolution_paused: clocks.resolution.paused(),
+        });
+        let first_response_due_at = clocks.first_response.due_at;
+        let resolution_due_at = clocks.resolution.due_at;
+        let sla_tag = sla_tag(first_response_due_at, resolution_due_at, sla.as_ref());
         let referral = match (t.referral_to, t.referred_at, t.referred_by) {
             (Some(to), Some(referred_at), Some(referred_by)) => Some(Referral {
                 to: ReferralTarget::from_stored(&to)?,
@@ -255,12 +338,16 @@ impl Ticket {
             referral,
             first_response_at: t.first_response_at,
             resolved_at: t.resolved_at,
+            first_response_due_at,
+            resolution_due_at,
+            sla,
             message_count: u32::try_from(message_count).unwrap_or_default(),
             status_history,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
             internal_notes: u32::try_from(internal_notes).unwrap_or_default(),
+            sla_tag,
         })
     }
 }

@@ -18,6 +18,8 @@ use super::model::{
     TicketMessagePage, TicketPage, TicketPriority, TicketStatus, join_tags, ticket_tag,
 };
 use super::rules::{self, ChangeSet, TicketId, ValidMessage, ValidNewTicket};
+use super::service_levels::store::{self as service_levels, Hold, Settings};
+use super::sla::{Clock, Clocks, Progress};
 use super::statistics::TicketTimes;
 use crate::audit;
 use crate::auth::Caller;
@@ -29,6 +31,95 @@ use crate::http::pagination::{Page, PageRequest};
 use crate::http::preconditions::update_versioned;
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::Ticket;
+
+/// The clocks stored on `row`; `None` for a ticket created before service levels were kept.
+fn stored_clocks(row: &ticket::Model) -> Option<Clocks> {
+    let clock = |counted: Option<i64>, since, due_at, due_soon_at, met| {
+        Some(Clock {
+            counted: chrono::TimeDelta::seconds(counted?),
+            running_since: since,
+            due_at,
+            due_soon_at,
+            met,
+        })
+    };
+    Some(Clocks {
+        first_response: clock(
+            row.first_response_counted_seconds,
+            row.first_response_clock_since,
+            row.first_response_due_at,
+            row.first_response_due_soon_at,
+            row.first_response_met,
+        )?,
+        resolution: clock(
+            row.resolution_counted_seconds,
+            row.resolution_clock_since,
+            row.resolution_due_at,
+            row.resolution_due_soon_at,
+            row.resolution_met,
+        )?,
+    })
+}
+
+/// Sets the clock columns of `row` to `clocks`.
+fn set_clocks(row: &mut ticket::ActiveModel, clocks: &Clocks) {
+    let (f, r) = (&clocks.first_response, &clocks.resolution);
+    row.first_response_counted_seconds = Set(Some(f.counted.num_seconds()));
+    row.first_response_clock_since = Set(f.running_since);
+    row.first_response_due_at = Set(f.due_at);
+    row.first_response_due_soon_at = Set(f.due_soon_at);
+    row.first_response_met = Set(f.met);
+    row.resolution_counted_seconds = Set(Some(r.counted.num_seconds()));
+    row.resolution_clock_since = Set(r.running_since);
+    row.resolution_due_at = Set(r.due_at);
+    row.resolution_due_soon_at = Set(r.due_soon_at);
+    row.resolution_met = Set(r.met);
+    row.sla_next_due_at = Set(clocks.next_due_at());
+}
+
+/// The clocks of a ticket from before service levels were kept, replayed from its
+/// `history` of (instant, new status) with `settings`.
+fn replayed(
+    row: &ticket::Model,
+    history: &[(DateTime<Utc>, TicketStatus)],
+    settings: &Settings,
+) -> Result<Clocks, ApiError> {
+    let priority = TicketPriority::from_stored(&row.priority)?;
+    Ok(Clocks::replay(
+        &settings.calendar,
+        settings.targets.of(priority),
+        row.created_at,
+        history,
+        row.first_response_at,
+    ))
+}
+
+/// The clocks of `row`: stored, or replayed from its status history.
+async fn clocks_of(
+    conn: &impl ConnectionTrait,
+    row: &ticket::Model,
+    settings: &Settings,
+) -> Result<Clocks, ApiError> {
+    if let Some(clocks) = stored_clocks(row) {
+        return Ok(clocks);
+    }
+    let history = ticket_status_change::Entity::find()
+        .filter(ticket_status_change::Column::TicketId.eq(row.id))
+        .order_by_asc(ticket_status_change::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| Ok((c.changed_at, TicketStatus::from_stored(&c.to_status)?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    replayed(row, &history, settings)
+}
+
+/// The settings that a ticket write counts with, held (shared) until it commits, so that a
+/// change of the calendar or the targets waits for it and it for them. Taken before the
+/// ticket itself, the one lock order of every writer.
+pub async fn hold_settings(conn: &impl ConnectionTrait) -> Result<Settings, ApiError> {
+    service_levels::settings(conn, Hold::Share).await
+}
 
 /// What a ticket list is narrowed by; `None` leaves a filter out.
 #[derive(Debug, Default)]
@@ -253,11 +344,27 @@ async fn views(
             entry.1 += n;
         }
     }
+    // Tickets from before service levels were kept are replayed with today's settings.
+    let settings = if rows.iter().any(|t| stored_clocks(t).is_none()) {
+        Some(service_levels::settings(conn, Hold::Read).await?)
+    } else {
+        None
+    };
+    let now = Utc::now();
+    let show_sla = policy::sees_service_level_states(caller);
     rows.into_iter()
         .map(|t| {
             let history = histories.remove(&t.id).unwrap_or_default();
             let (count, notes) = counts.get(&t.id).copied().unwrap_or_default();
-            Ticket::from_row(t, history, count, notes)
+            let clocks = match (stored_clocks(&t), &settings) {
+                (Some(clocks), _) => clocks,
+                (None, Some(settings)) => {
+                    let changes: Vec<_> = history.iter().map(|c| (c.changed_at, c.to)).collect();
+                    replayed(&t, &changes, settings)?
+                }
+                (None, None) => return Err(ApiError::Internal),
+            };
+            Ticket::from_row(t, history, count, notes, clocks, now, show_sla)
         })
         .collect()
 }
@@ -351,6 +458,7 @@ pub async fn create(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     new: ValidNewTicket,
+    settings: &Settings,
 ) -> Result<Ticket, ApiError> {
     let municipality = caller
         .municipality
@@ -360,7 +468,8 @@ pub async fn create(
     let now = Utc::now();
     let number = next_number(conn, rules::numbering_year(now)).await?;
     let id = Uuid::now_v7();
-    ticket::ActiveModel {
+    let clocks = Clocks::start(&settings.calendar, settings.targets.of(new.priority), now);
+    let mut row = ticket::ActiveModel {
         id: Set(id),
         number: Set(number.clone()),
         municipality_number: Set(municipality),
@@ -382,9 +491,10 @@ pub async fn create(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(conn)
-    .await?;
+        ..Default::default()
+    };
+    set_clocks(&mut row, &clocks);
+    row.insert(conn).await?;
     let reason = StatusChangeReason::Created;
     record_status(conn, caller, id, None, TicketStatus::New, reason, now).await?;
     let summary = format!("created {number}");
@@ -399,12 +509,34 @@ async fn apply(
     caller: &Caller,
     current: &ticket::Model,
     change: ChangeSet,
+    settings: &Settings,
 ) -> Result<(), ApiError> {
     let set = |v: &str| Set(v.to_string());
     let mut row = ticket::ActiveModel {
         updated_at: Set(change.at),
         ..Default::default()
     };
+    // The clocks move with the status, the first response and the priority.
+    let progress = Progress {
+        status: match change.status {
+            Some(m) => m.to,
+            None => TicketStatus::from_stored(&current.status)?,
+        },
+        responded: change.first_response_at.is_some() || current.first_response_at.is_some(),
+    };
+    let priority = match change.priority {
+        Some(p) => p,
+        None => TicketPriority::from_stored(&current.priority)?,
+    };
+    let cal = &settings.calendar;
+    let clocks = clocks_of(conn, current, settings).await?.advance(
+        cal,
+        cal,
+        settings.targets.of(priority),
+        change.at,
+        progress,
+    );
+    set_clocks(&mut row, &clocks);
     if let Some(m) = change.status {
         row.status = set(m.to.as_str());
     }
@@ -455,9 +587,10 @@ pub async fn update(
     caller: &Caller,
     current: &ticket::Model,
     change: ChangeSet,
+    settings: &Settings,
 ) -> Result<Ticket, ApiError> {
     let summary = format!("{}: {}", current.number, change.summary());
-    apply(conn, caller, current, change).await?;
+    apply(conn, caller, current, change, settings).await?;
     audited(conn, caller, audit::Action::Update, current.id, summary).await?;
     reread(conn, caller, current.id).await
 }
@@ -468,11 +601,12 @@ pub async fn refer(
     caller: &Caller,
     current: &ticket::Model,
     change: ChangeSet,
+    settings: &Settings,
 ) -> Result<Ticket, ApiError> {
     // A referral's change set always carries the referral.
     let to = change.referral.as_ref().ok_or(ApiError::Internal)?.to;
     let summary = format!("{} referred to {}", current.number, to.as_str());
-    apply(conn, caller, current, change).await?;
+    apply(conn, caller, current, change, settings).await?;
     audited(conn, caller, audit::Action::Refer, current.id, summary).await?;
     reread(conn, caller, current.id).await
 }
@@ -486,6 +620,7 @@ pub async fn add_message(
     message: ValidMessage,
     change: Option<ChangeSet>,
     at: DateTime<Utc>,
+    settings: &Settings,
 ) -> Result<TicketMessage, ApiError> {
     let internal = message.internal;
     let created = ticket_message::ActiveModel {
@@ -501,7 +636,7 @@ pub async fn add_message(
     .insert(conn)
     .await?;
     if let Some(change) = change {
-        apply(conn, caller, ticket, change).await?;
+        apply(conn, caller, ticket, change, settings).await?;
     }
     let (action, kind) = if internal {
         (audit::Action::Note, "internal note")
@@ -579,4 +714,93 @@ pub async fn open_per_municipality(
         .into_iter()
         .map(|(m, n)| (m, u32::try_from(n).unwrap_or(u32::MAX)))
         .collect())
+}
+
+/// How many tickets a recount reads at a time.
+const RECOUNT_BATCH: u64 = 500;
+
+/// Moves the clocks of every ticket that is still open from `before` to `after` at `at`: the
+/// business time each has run so far is counted with `before` and stays counted, and what
+/// is left of its targets is placed with `after`. Runs in the transaction that changes the
+/// calendar or the targets, holding them exclusively, so no ticket write is counted half
+/// with one and half with the other. The tickets' versions do not change (nothing a client
+/// wrote did); their ETags do. Returns how many tickets moved.
+pub async fn recount_clocks(
+    conn: &impl ConnectionTrait,
+    before: &Settings,
+    after: &Settings,
+    at: DateTime<Utc>,
+) -> Result<u64, ApiError> {
+    let mut moved = 0;
+    let mut last: Option<Uuid> = None;
+    loop {
+        let mut query = ticket::Entity::find()
+            .filter(ticket::Column::Status.is_not_in(TicketStatus::DONE.map(TicketStatus::as_str)))
+            .order_by_asc(ticket::Column::Id)
+            .limit(RECOUNT_BATCH);
+        if let Some(last) = last {
+            query = query.filter(ticket::Column::Id.gt(last));
+        }
+        let rows = query.all(conn).await?;
+        let Some(tail) = rows.last() else { break };
+        last = Some(tail.id);
+        for row in rows {
+            let progress = Progress {
+                status: TicketStatus::from_stored(&row.status)?,
+                responded: row.first_response_at.is_some(),
+            };
+            let targets = after.targets.of(TicketPriority::from_stored(&row.priority)?);
+            let clocks = clocks_of(conn, &row, before).await?.advance(
+                &before.calendar,
+                &after.calendar,
+                targets,
+                at,
+                progress,
+            );
+            let mut update = ticket::ActiveModel {
+                ..Default::default()
+            };
+            set_clocks(&mut update, &clocks);
+            ticket::Entity::update_many()
+                .set(update)
+                .filter(ticket::Column::Id.eq(row.id))
+                .exec(conn)
+                .await?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+/// Stores the clocks of every ticket created before service levels were kept, replayed from
+/// its history with the settings in force (held, like any ticket write), so that lists and
+/// statistics find them. Run once the database is migrated; returns how many it stored.
+pub async fn store_missing_clocks(conn: &impl ConnectionTrait) -> Result<u64, ApiError> {
+    let settings = hold_settings(conn).await?;
+    let mut stored = 0;
+    loop {
+        let rows = ticket::Entity::find()
+            .filter(ticket::Column::FirstResponseCountedSeconds.is_null())
+            .order_by_asc(ticket::Column::Id)
+            .limit(RECOUNT_BATCH)
+            .all(conn)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let clocks = clocks_of(conn, &row, &settings).await?;
+            let mut update = ticket::ActiveModel {
+                ..Default::default()
+            };
+            set_clocks(&mut update, &clocks);
+            ticket::Entity::update_many()
+                .set(update)
+                .filter(ticket::Column::Id.eq(row.id))
+                .exec(conn)
+                .await?;
+            stored += 1;
+        }
+    }
+    Ok(stored)
 }
