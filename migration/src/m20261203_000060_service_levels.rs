@@ -219,7 +219,11 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         manager
-            .drop_table(Table::drop().table(KontaktpunktServiceLevels::Table).to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(KontaktpunktServiceLevels::Table)
+                    .to_owned(),
+            )
             .await?;
         manager
             .drop_table(Table::drop().table(KontaktpunktCalendar::Table).to_owned())

@@ -187,6 +187,17 @@ pub fn sees_service_level_states(caller: &Caller) -> bool {
     matches!(caller.role, Role::Ks | Role::Kmd)
 }
 
+/// Filtering by where the targets stand tells what the states do: KS and the ministry.
+pub fn filter_tickets_by_service_level(caller: &Caller) -> Result<(), ApiError> {
+    if sees_service_level_states(caller) {
+        Ok(())
+    } else {
+        Err(forbidden(
+            "the service-level states of tickets are for KS and the ministry",
+        ))
+    }
+}
+
 /// The business calendar is read by KS and the ministry, and kept by KS.
 pub fn read_service_calendar(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
@@ -201,9 +212,9 @@ pub fn read_service_calendar(caller: &Caller) -> Result<(), ApiError> {
 pub fn manage_service_levels(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
         Role::Ks => Ok(()),
-        Role::Kmd | Role::Municipality => {
-            Err(forbidden("the kontaktpunkt's service levels are KS's to set"))
-        }
+        Role::Kmd | Role::Municipality => Err(forbidden(
+            "the kontaktpunkt's service levels are KS's to set",
+        )),
     }
 }
 

@@ -5,9 +5,7 @@
 //! midnight (`closes` must be after `opens` on the same day), which keeps
 //! every question about one moment confined to that moment's local day.
 
-use chrono::{
-    DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 
 use super::holidays::{Holiday, holiday_on};
 use crate::common::oslo;

@@ -29,9 +29,10 @@ use crate::http::preconditions::check_if_match_tag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
-    NewReferral, NewTicket, NewTicketMessage, TicketCategory, TicketChanges, TicketCreatedResponse,
-    TicketListResponse, TicketMessageCreatedResponse, TicketMessageListResponse, TicketPriority,
-    TicketResponse, TicketStatisticsResponse, TicketStatus, if_match_written_part,
+    NewReferral, NewTicket, NewTicketMessage, SlaFilter, TicketCategory, TicketChanges,
+    TicketCreatedResponse, TicketListResponse, TicketMessageCreatedResponse,
+    TicketMessageListResponse, TicketPriority, TicketResponse, TicketSort,
+    TicketStatisticsResponse, TicketStatus, if_match_written_part,
 };
 use rules::{TicketId, TicketState};
 
@@ -66,13 +67,28 @@ impl TicketsApi {
         q: Query<Option<String>>,
         /// Only tickets changed at or after this instant (RFC 3339), for syncing.
         updated_since: Query<Option<DateTime<Utc>>>,
+        /// Only tickets whose service-level targets stand so now (KS and the ministry).
+        sla: Query<Option<SlaFilter>>,
+        /// `newest` (the default) or `next_due`: by the earliest due time of a target still
+        /// counting, overdue ones first, tickets without one last.
+        sort: Query<Option<TicketSort>>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<TicketListResponse, Failure<{ E400 | E401 | E422 }>> {
-        let page = PageRequest::<Uuid>::new(limit.0, cursor.0.as_deref())?;
+    ) -> Result<TicketListResponse, Failure<{ E400 | AUTH | E422 }>> {
+        if sla.0.is_some() {
+            policy::filter_tickets_by_service_level(&auth.0)?;
+        }
+        let order = match sort.0.unwrap_or_default() {
+            TicketSort::Newest => {
+                store::ListOrder::Newest(PageRequest::new(limit.0, cursor.0.as_deref())?)
+            }
+            TicketSort::NextDue => {
+                store::ListOrder::NextDue(PageRequest::new(limit.0, cursor.0.as_deref())?)
+            }
+        };
         let municipality = params::value(municipality.0);
         let (municipality, tag) = rules::list_filters(municipality.as_deref(), tag.0.as_deref())?;
         let filter = store::TicketFilter {
@@ -84,8 +100,9 @@ impl TicketsApi {
             tag,
             text: q.0,
             updated_since: updated_since.0,
+            sla: sla.0.map(|f| (f, Utc::now())),
         };
-        let tickets = store::list(state.db.conn(), &auth.0, filter, &page).await?;
+        let tickets = store::list(state.db.conn(), &auth.0, filter, &order).await?;
         Ok(TicketListResponse::Ok(Json(tickets)))
     }
 

@@ -9,14 +9,14 @@ use uuid::Uuid;
 
 use entity::{ticket, ticket_message, ticket_status_change};
 
+use super::sla::Clocks;
+pub use super::sla::SlaState;
 use crate::auth::Role;
 use crate::common::optional::NotNull;
 use crate::common::stored::stored_enum;
 use crate::common::text::Text;
 use crate::http::error::ApiError;
 use crate::http::preconditions::etag;
-pub use super::sla::SlaState;
-use super::sla::Clocks;
 
 stored_enum! {
     /// What a ticket is about.
@@ -76,6 +76,32 @@ impl TicketStatus {
     pub fn is_open(self) -> bool {
         !Self::DONE.contains(&self)
     }
+}
+
+/// Which tickets a list keeps by where their service-level targets stand now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SlaFilter {
+    /// At least one target breached.
+    Breached,
+    /// None breached, at least one due soon (under 20 % of its business time left).
+    DueSoon,
+    /// None breached or due soon, at least one still counting.
+    OnTrack,
+    /// Both targets met.
+    Met,
+}
+
+/// The order of a ticket list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TicketSort {
+    /// Newest first (the default).
+    #[default]
+    Newest,
+    /// By the earliest due time of a target still counting (overdue ones first), then
+    /// oldest first; tickets with no such due time come last.
+    NextDue,
 }
 
 stored_enum! {
@@ -279,7 +305,11 @@ fn sla_tag(
         "{:?}|{:?}|{:?}",
         first_response_due_at.map(|t| t.timestamp()),
         resolution_due_at.map(|t| t.timestamp()),
-        sla.map(|s| (s.first_response.as_str(), s.resolution.as_str(), s.resolution_paused)),
+        sla.map(|s| (
+            s.first_response.as_str(),
+            s.resolution.as_str(),
+            s.resolution_paused
+        )),
     );
     let digest = Sha256::digest(text.as_bytes());
     digest[..4].iter().map(|b| format!("{b:02x}")).collect()
@@ -488,7 +518,7 @@ impl Example for NewReferral {
 }
 
 /// The figures of a set of tickets.
-#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[derive(Debug, Clone, PartialEq, Object)]
 pub struct TicketFigures {
     /// Tickets created in the period.
     pub count: u32,
@@ -510,6 +540,40 @@ pub struct TicketFigures {
     /// 90th percentile of the same (nearest rank).
     #[oai(nullable)]
     pub p90_resolution_seconds: Option<i64>,
+    /// Median business seconds (in the kontaktpunkt's calendar) to the first public reply.
+    #[oai(nullable)]
+    pub median_first_response_business_seconds: Option<i64>,
+    /// 90th percentile of the same.
+    #[oai(nullable)]
+    pub p90_first_response_business_seconds: Option<i64>,
+    /// Median business seconds to resolution, time waiting on the municipality left out.
+    #[oai(nullable)]
+    pub median_resolution_business_seconds: Option<i64>,
+    /// 90th percentile of the same.
+    #[oai(nullable)]
+    pub p90_resolution_business_seconds: Option<i64>,
+    /// Tickets whose first-response target is settled (replied to, or resolved without a
+    /// reply): met or missed.
+    pub first_response_target_settled: u32,
+    /// Of those, the ones that met it.
+    pub first_response_target_met: u32,
+    /// `first_response_target_met` as a share of `first_response_target_settled`, 0 to 1.
+    #[oai(nullable)]
+    pub first_response_target_met_share: Option<f64>,
+    /// Tickets whose resolution target is settled (resolved or closed): met or missed.
+    pub resolution_target_settled: u32,
+    /// Of those, the ones that met it.
+    pub resolution_target_met: u32,
+    /// `resolution_target_met` as a share of `resolution_target_settled`, 0 to 1.
+    #[oai(nullable)]
+    pub resolution_target_met_share: Option<f64>,
+}
+
+/// The figures of one priority.
+#[derive(Debug, Object)]
+pub struct PriorityFigures {
+    pub priority: TicketPriority,
+    pub figures: TicketFigures,
 }
 
 /// The figures of one category.
@@ -531,6 +595,8 @@ pub struct TicketStatistics {
     pub overall: TicketFigures,
     /// Every category, in a fixed order, also those without tickets.
     pub by_category: Vec<CategoryFigures>,
+    /// Every priority (`low`, `normal`, `high`), also those without tickets.
+    pub by_priority: Vec<PriorityFigures>,
 }
 
 #[derive(ApiResponse)]

@@ -14,8 +14,9 @@ use uuid::Uuid;
 use entity::{ticket, ticket_counter, ticket_message, ticket_status_change};
 
 use super::model::{
-    ReferralTarget, StatusChange, StatusChangeReason, Ticket, TicketCategory, TicketMessage,
-    TicketMessagePage, TicketPage, TicketPriority, TicketStatus, join_tags, ticket_tag,
+    ReferralTarget, SlaFilter, StatusChange, StatusChangeReason, Ticket, TicketCategory,
+    TicketMessage, TicketMessagePage, TicketPage, TicketPriority, TicketStatus, join_tags,
+    ticket_tag,
 };
 use super::rules::{self, ChangeSet, TicketId, ValidMessage, ValidNewTicket};
 use super::service_levels::store::{self as service_levels, Hold, Settings};
@@ -133,6 +134,109 @@ pub struct TicketFilter {
     /// Part of the subject or body, in any case.
     pub text: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
+    /// Where the service-level targets stand at `now`.
+    pub sla: Option<(SlaFilter, DateTime<Utc>)>,
+}
+
+/// The order of a list and its cursor.
+pub enum ListOrder {
+    /// Newest first: the cursor is the last id.
+    Newest(PageRequest<Uuid>),
+    /// By `sla_next_due_at` (none last), then id: the cursor is both.
+    NextDue(PageRequest<(Option<DateTime<Utc>>, Uuid)>),
+}
+
+/// The conditions on one clock's columns (`met`, `due_at`, `due_soon_at`) that say where
+/// its target stands at `now`, as [`super::sla::Clock::state`] does; each is true or
+/// false, never NULL, so that they can be combined.
+struct ClockColumns {
+    met: ticket::Column,
+    due_at: ticket::Column,
+    due_soon_at: ticket::Column,
+}
+
+impl ClockColumns {
+    const FIRST_RESPONSE: Self = Self {
+        met: ticket::Column::FirstResponseMet,
+        due_at: ticket::Column::FirstResponseDueAt,
+        due_soon_at: ticket::Column::FirstResponseDueSoonAt,
+    };
+    const RESOLUTION: Self = Self {
+        met: ticket::Column::ResolutionMet,
+        due_at: ticket::Column::ResolutionDueAt,
+        due_soon_at: ticket::Column::ResolutionDueSoonAt,
+    };
+
+    fn met(&self) -> Condition {
+        Condition::all()
+            .add(self.met.is_not_null())
+            .add(self.met.eq(true))
+    }
+
+    /// Counting, and its due time not passed.
+    fn counting_in_time(&self, now: DateTime<Utc>) -> Condition {
+        Condition::all().add(self.met.is_null()).add(
+            Condition::any()
+                .add(self.due_at.is_null())
+                .add(self.due_at.gte(now)),
+        )
+    }
+
+    fn breached(&self, now: DateTime<Utc>) -> Condition {
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(self.met.is_not_null())
+                    .add(self.met.eq(false)),
+            )
+            .add(
+                Condition::all()
+                    .add(self.met.is_null())
+                    .add(self.due_at.is_not_null())
+                    .add(self.due_at.lt(now)),
+            )
+    }
+
+    fn not_breached(&self, now: DateTime<Utc>) -> Condition {
+        Condition::any()
+            .add(self.met())
+            .add(self.counting_in_time(now))
+    }
+
+    fn due_soon(&self, now: DateTime<Utc>) -> Condition {
+        self.counting_in_time(now)
+            .add(self.due_soon_at.is_not_null())
+            .add(self.due_soon_at.lt(now))
+    }
+
+    fn on_track(&self, now: DateTime<Utc>) -> Condition {
+        self.counting_in_time(now).add(
+            Condition::any()
+                .add(self.due_soon_at.is_null())
+                .add(self.due_soon_at.gte(now)),
+        )
+    }
+}
+
+/// The tickets whose targets stand as `filter` says at `now` (see [`SlaFilter`]); tickets
+/// whose clocks are not stored yet are left out.
+fn sla_condition(filter: SlaFilter, now: DateTime<Utc>) -> Condition {
+    let (f, r) = (ClockColumns::FIRST_RESPONSE, ClockColumns::RESOLUTION);
+    let counted = Condition::all().add(ticket::Column::FirstResponseCountedSeconds.is_not_null());
+    let neither_breached = Condition::all()
+        .add(f.not_breached(now))
+        .add(r.not_breached(now));
+    counted.add(match filter {
+        SlaFilter::Breached => Condition::any().add(f.breached(now)).add(r.breached(now)),
+        SlaFilter::DueSoon => {
+            neither_breached.add(Condition::any().add(f.due_soon(now)).add(r.due_soon(now)))
+        }
+        SlaFilter::OnTrack => Condition::all()
+            .add(Condition::any().add(f.met()).add(f.on_track(now)))
+            .add(Condition::any().add(r.met()).add(r.on_track(now)))
+            .add(Condition::any().add(f.on_track(now)).add(r.on_track(now))),
+        SlaFilter::Met => Condition::all().add(f.met()).add(r.met()),
+    })
 }
 
 /// The tickets the caller may see.
@@ -227,12 +331,12 @@ async fn reread(
     view(conn, caller, row).await
 }
 
-/// A page of the tickets the caller may see that `filter` lets through, newest first.
+/// A page of the tickets the caller may see that `filter` lets through, in `order`.
 pub async fn list(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: TicketFilter,
-    page: &PageRequest<Uuid>,
+    order: &ListOrder,
 ) -> Result<TicketPage, ApiError> {
     use ticket::Column;
     let matching = Condition::all()
@@ -251,13 +355,44 @@ pub async fn list(
             Expr::col((ticket::Entity, Column::SearchFolded))
                 .like(contains_pattern(&v.to_lowercase()))
         }))
-        .add_option(filter.updated_since.map(|v| Column::UpdatedAt.gte(v)));
-    let mut query = scoped(caller).filter(matching).order_by_desc(Column::Id);
-    if let Some(after) = page.after {
-        query = query.filter(Column::Id.lt(after));
-    }
-    let rows = query.limit(page.fetch()).all(conn).await?;
-    let page: Page<ticket::Model> = page.page(rows, |t| t.id);
+        .add_option(filter.updated_since.map(|v| Column::UpdatedAt.gte(v)))
+        .add_option(filter.sla.map(|(f, now)| sla_condition(f, now)));
+    let query = scoped(caller).filter(matching);
+    let page: Page<ticket::Model> = match order {
+        ListOrder::Newest(page) => {
+            let mut query = query.order_by_desc(Column::Id);
+            if let Some(after) = page.after {
+                query = query.filter(Column::Id.lt(after));
+            }
+            let rows = query.limit(page.fetch()).all(conn).await?;
+            page.page(rows, |t| t.id)
+        }
+        ListOrder::NextDue(page) => {
+            // Tickets without a due time last: `sla_next_due_at IS NULL` sorts false first.
+            let mut query = query
+                .order_by_asc(Column::SlaNextDueAt.is_null())
+                .order_by_asc(Column::SlaNextDueAt)
+                .order_by_asc(Column::Id);
+            if let Some((due, id)) = page.after {
+                let later = match due {
+                    Some(due) => Condition::any()
+                        .add(Column::SlaNextDueAt.gt(due))
+                        .add(
+                            Condition::all()
+                                .add(Column::SlaNextDueAt.eq(due))
+                                .add(Column::Id.gt(id)),
+                        )
+                        .add(Column::SlaNextDueAt.is_null()),
+                    None => Condition::all()
+                        .add(Column::SlaNextDueAt.is_null())
+                        .add(Column::Id.gt(id)),
+                };
+                query = query.filter(later);
+            }
+            let rows = query.limit(page.fetch()).all(conn).await?;
+            page.page(rows, |t| (t.sla_next_due_at, t.id))
+        }
+    };
     Ok(TicketPage {
         items: views(conn, caller, page.items).await?,
         next_cursor: page.next_cursor,
@@ -662,38 +797,65 @@ pub async fn ticket_times(
         query = query.filter(ticket::Column::CreatedAt.lt(to));
     }
     // Only the columns the figures need: a ticket's body can be long.
+    #[derive(sea_orm::FromQueryResult)]
+    struct Times {
+        category: String,
+        priority: String,
+        status: String,
+        created_at: DateTime<Utc>,
+        first_response_at: Option<DateTime<Utc>>,
+        resolved_at: Option<DateTime<Utc>>,
+        first_response_counted_seconds: Option<i64>,
+        first_response_met: Option<bool>,
+        resolution_counted_seconds: Option<i64>,
+        resolution_met: Option<bool>,
+    }
     let found = query
         .select_only()
         .columns([
             ticket::Column::Category,
+            ticket::Column::Priority,
             ticket::Column::Status,
             ticket::Column::CreatedAt,
             ticket::Column::FirstResponseAt,
             ticket::Column::ResolvedAt,
+            ticket::Column::FirstResponseCountedSeconds,
+            ticket::Column::FirstResponseMet,
+            ticket::Column::ResolutionCountedSeconds,
+            ticket::Column::ResolutionMet,
         ])
-        .into_tuple::<(
-            String,
-            String,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-        )>()
+        .into_model::<Times>()
         .all(conn)
         .await?;
     found
         .into_iter()
-        .map(
-            |(category, status, created_at, first_response_at, resolved_at)| {
-                let seconds =
-                    |at: Option<DateTime<Utc>>| at.map(|at| (at - created_at).num_seconds());
-                Ok(TicketTimes {
-                    category: TicketCategory::from_stored(&category)?,
-                    status: TicketStatus::from_stored(&status)?,
-                    first_response: seconds(first_response_at),
-                    resolution: seconds(resolved_at),
-                })
-            },
-        )
+        .map(|t| {
+            let seconds =
+                |at: Option<DateTime<Utc>>| at.map(|at| (at - t.created_at).num_seconds());
+            // A settled clock counted up to the reply (or the resolution).
+            let business = |at: Option<DateTime<Utc>>, counted: Option<i64>, met: Option<bool>| {
+                at.and(met).and(counted)
+            };
+            Ok(TicketTimes {
+                category: TicketCategory::from_stored(&t.category)?,
+                priority: TicketPriority::from_stored(&t.priority)?,
+                status: TicketStatus::from_stored(&t.status)?,
+                first_response: seconds(t.first_response_at),
+                resolution: seconds(t.resolved_at),
+                first_response_business: business(
+                    t.first_response_at,
+                    t.first_response_counted_seconds,
+                    t.first_response_met,
+                ),
+                resolution_business: business(
+                    t.resolved_at,
+                    t.resolution_counted_seconds,
+                    t.resolution_met,
+                ),
+                first_response_met: t.first_response_met,
+                resolution_met: t.resolution_met,
+            })
+        })
         .collect()
 }
 
@@ -749,7 +911,9 @@ pub async fn recount_clocks(
                 status: TicketStatus::from_stored(&row.status)?,
                 responded: row.first_response_at.is_some(),
             };
-            let targets = after.targets.of(TicketPriority::from_stored(&row.priority)?);
+            let targets = after
+                .targets
+                .of(TicketPriority::from_stored(&row.priority)?);
             let clocks = clocks_of(conn, &row, before).await?.advance(
                 &before.calendar,
                 &after.calendar,

@@ -19,7 +19,9 @@ use crate::http::error::{AUTH, E400, E412, E422, E428, Failure};
 use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
 use crate::tags::ApiTags;
-use model::{ServiceCalendarInput, ServiceCalendarResponse, ServiceLevelsInput, ServiceLevelsResponse};
+use model::{
+    ServiceCalendarInput, ServiceCalendarResponse, ServiceLevelsInput, ServiceLevelsResponse,
+};
 use store::Hold;
 
 #[derive(Default)]

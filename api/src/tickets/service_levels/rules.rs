@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Weekday as ChronoWeekday};
 
+use super::super::model::TicketPriority;
+use super::super::sla::Targets;
 use super::business_time::{BusinessCalendar, Hours};
 use super::model::{
     BusinessHoursInput, PriorityTargetsInput, ServiceCalendarInput, ServiceLevelsInput,
 };
-use super::super::model::TicketPriority;
-use super::super::sla::Targets;
 use crate::common::text::bounded;
 use crate::common::validation::Fields;
 use crate::common::values::TimeOfDay;
@@ -172,7 +172,11 @@ pub fn checked_calendar(input: &ServiceCalendarInput) -> Result<ValidCalendar, A
     for (i, closure) in closures.iter().enumerate() {
         let field = format!("closures[{i}]");
         let day = take_date(&mut fields, format!("{field}.date"), &closure.date);
-        let text = note(&mut fields, &format!("{field}.note"), closure.note.as_deref());
+        let text = note(
+            &mut fields,
+            &format!("{field}.note"),
+            closure.note.as_deref(),
+        );
         if let Some(day) = day {
             dated.insert(day, Vec::new());
             notes.extend(text.map(|t| (day, t)));
@@ -205,13 +209,11 @@ pub fn checked_calendar(input: &ServiceCalendarInput) -> Result<ValidCalendar, A
 }
 
 /// The hours of one dated day: one to ten, not overlapping.
-fn day_hours(
-    fields: &mut Fields,
-    field: &str,
-    hours: &[BusinessHoursInput],
-) -> Option<Vec<Hours>> {
+fn day_hours(fields: &mut Fields, field: &str, hours: &[BusinessHoursInput]) -> Option<Vec<Hours>> {
     if hours.is_empty() || hours.len() > HOURS_PER_DAY_MAX {
-        let message = format!("must hold 1 to {HOURS_PER_DAY_MAX} intervals (a closed day is listed in closures)");
+        let message = format!(
+            "must hold 1 to {HOURS_PER_DAY_MAX} intervals (a closed day is listed in closures)"
+        );
         fields.add(&format!("{field}.hours"), message);
         return None;
     }
@@ -316,11 +318,11 @@ pub fn checked_targets(input: &ServiceLevelsInput) -> Result<TargetTable, ApiErr
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::{BusinessIntervalInput, DatedClosureInput, DatedHoursInput};
     use super::*;
     use crate::common::optional::NotNull;
     use crate::common::text::Text;
     use crate::locations::hours::model::Weekday;
-    use super::super::model::{BusinessIntervalInput, DatedClosureInput, DatedHoursInput};
 
     fn text(s: &str) -> Text {
         Text(s.into())
@@ -394,7 +396,10 @@ mod tests {
             weekly(Weekday::Monday, "08:00", "12:00"),
         ]);
         let valid = checked_calendar(&fine).unwrap();
-        assert_eq!(valid.calendar.weekly[0], [(t(8, 0), t(12, 0)), (t(12, 0), t(15, 0))]);
+        assert_eq!(
+            valid.calendar.weekly[0],
+            [(t(8, 0), t(12, 0)), (t(12, 0), t(15, 0))]
+        );
         assert_eq!(
             fields_of(checked_calendar(&calendar(Vec::new())).unwrap_err()),
             ["weekly_hours"]
@@ -502,8 +507,14 @@ mod tests {
             ],
         };
         let table = checked_targets(&good).unwrap();
-        assert_eq!(table.of(TicketPriority::High).resolution, TimeDelta::minutes(60));
-        assert_eq!(table.of(TicketPriority::Low).first_response, TimeDelta::minutes(900));
+        assert_eq!(
+            table.of(TicketPriority::High).resolution,
+            TimeDelta::minutes(60)
+        );
+        assert_eq!(
+            table.of(TicketPriority::Low).first_response,
+            TimeDelta::minutes(900)
+        );
         let bad = ServiceLevelsInput {
             targets: vec![
                 target(TicketPriority::High, 0, -5),

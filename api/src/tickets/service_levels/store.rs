@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use entity::{kontaktpunkt_calendar as calendar_row, kontaktpunkt_service_levels as targets_row};
 
+use super::super::sla::Targets;
 use super::business_time::{BusinessCalendar, Hours};
 use super::model::{
     BusinessHours, BusinessInterval, DatedClosure, DatedHours, PriorityTargets, ServiceCalendar,
     ServiceLevels,
 };
 use super::rules::{PRIORITIES, TargetTable, ValidCalendar, weekday_name, weekday_named};
-use super::super::sla::Targets;
 use crate::audit;
 use crate::auth::Caller;
 use crate::http::error::ApiError;
@@ -109,7 +109,8 @@ fn unreadable(e: serde_json::Error) -> ApiError {
 
 /// The stored calendar as checked values.
 fn valid_calendar(row: &calendar_row::Model) -> Result<ValidCalendar, ApiError> {
-    let weekly: Vec<StoredInterval> = serde_json::from_str(&row.weekly_hours).map_err(unreadable)?;
+    let weekly: Vec<StoredInterval> =
+        serde_json::from_str(&row.weekly_hours).map_err(unreadable)?;
     let days: Vec<StoredDay> = serde_json::from_str(&row.dated_hours).map_err(unreadable)?;
     let mut calendar = BusinessCalendar {
         weekly: Default::default(),
@@ -118,7 +119,10 @@ fn valid_calendar(row: &calendar_row::Model) -> Result<ValidCalendar, ApiError> 
     };
     for interval in weekly {
         let day = weekday_named(&interval.weekday).ok_or(ApiError::Internal)?;
-        let hours = (stored_time(&interval.opens)?, stored_time(&interval.closes)?);
+        let hours = (
+            stored_time(&interval.opens)?,
+            stored_time(&interval.closes)?,
+        );
         calendar.weekly[day.num_days_from_monday() as usize].push(hours);
     }
     let mut notes = BTreeMap::new();
@@ -264,7 +268,14 @@ pub async fn replace_calendar(
         ..Default::default()
     };
     let key = sea_orm::ColumnTrait::eq(&calendar_row::Column::Id, ROW);
-    update_versioned(conn, row, key, calendar_row::Column::Version, current.version).await?;
+    update_versioned(
+        conn,
+        row,
+        key,
+        calendar_row::Column::Version,
+        current.version,
+    )
+    .await?;
     let closed = cal.dated.values().filter(|h| h.is_empty()).count();
     let summary = format!(
         "business calendar: {} weekly intervals, {closed} closed days, {} days with other hours",
@@ -304,7 +315,14 @@ pub async fn replace_targets(
         ..Default::default()
     };
     let key = sea_orm::ColumnTrait::eq(&targets_row::Column::Id, ROW);
-    update_versioned(conn, row, key, targets_row::Column::Version, current.version).await?;
+    update_versioned(
+        conn,
+        row,
+        key,
+        targets_row::Column::Version,
+        current.version,
+    )
+    .await?;
     let summary = PRIORITIES
         .iter()
         .map(|&p| {
