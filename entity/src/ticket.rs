@@ -38,10 +38,10 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-    /// The first-response clock: business seconds counted up to `first_response_clock_since`
+    /// The first-response clock: business time (in microseconds) counted up to `first_response_clock_since`
     /// (all of them once paused or stopped); `null` on a ticket created before service
     /// levels were kept, whose clocks are replayed from its history.
-    pub first_response_counted_seconds: Option<i64>,
+    pub first_response_counted_micros: Option<i64>,
     /// When the clock last started; `null` while paused or stopped.
     pub first_response_clock_since: Option<DateTimeUtc>,
     /// When the target is due; `null` while paused before it was reached.
@@ -51,7 +51,7 @@ pub struct Model {
     /// Once the clock stopped: whether the target was met.
     pub first_response_met: Option<bool>,
     /// The resolution clock, as the first-response one.
-    pub resolution_counted_seconds: Option<i64>,
+    pub resolution_counted_micros: Option<i64>,
     pub resolution_clock_since: Option<DateTimeUtc>,
     pub resolution_due_at: Option<DateTimeUtc>,
     pub resolution_due_soon_at: Option<DateTimeUtc>,

@@ -1,7 +1,7 @@
 //! Service levels of the kontaktpunkt: its business calendar and targets (one row each,
 //! holding the defaults until KS changes them), and on every ticket the two clocks that
 //! count business time towards them. Tickets created before this migration have no clocks
-//! (`first_response_counted_seconds` is null): the API replays them from their history
+//! (`first_response_counted_micros` is null): the API replays them from their history
 //! when it first reads or writes them.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -39,12 +39,12 @@ enum KontaktpunktServiceLevels {
 #[derive(DeriveIden)]
 enum Tickets {
     Table,
-    FirstResponseCountedSeconds,
+    FirstResponseCountedMicros,
     FirstResponseClockSince,
     FirstResponseDueAt,
     FirstResponseDueSoonAt,
     FirstResponseMet,
-    ResolutionCountedSeconds,
+    ResolutionCountedMicros,
     ResolutionClockSince,
     ResolutionDueAt,
     ResolutionDueSoonAt,
@@ -152,12 +152,12 @@ impl MigrationTrait for Migration {
 
         // SQLite alters one column per statement.
         let columns = [
-            big_integer_null(Tickets::FirstResponseCountedSeconds),
+            big_integer_null(Tickets::FirstResponseCountedMicros),
             timestamp_with_time_zone_null(Tickets::FirstResponseClockSince),
             timestamp_with_time_zone_null(Tickets::FirstResponseDueAt),
             timestamp_with_time_zone_null(Tickets::FirstResponseDueSoonAt),
             boolean_null(Tickets::FirstResponseMet),
-            big_integer_null(Tickets::ResolutionCountedSeconds),
+            big_integer_null(Tickets::ResolutionCountedMicros),
             timestamp_with_time_zone_null(Tickets::ResolutionClockSince),
             timestamp_with_time_zone_null(Tickets::ResolutionDueAt),
             timestamp_with_time_zone_null(Tickets::ResolutionDueSoonAt),
@@ -197,12 +197,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for column in [
-            Tickets::FirstResponseCountedSeconds,
+            Tickets::FirstResponseCountedMicros,
             Tickets::FirstResponseClockSince,
             Tickets::FirstResponseDueAt,
             Tickets::FirstResponseDueSoonAt,
             Tickets::FirstResponseMet,
-            Tickets::ResolutionCountedSeconds,
+            Tickets::ResolutionCountedMicros,
             Tickets::ResolutionClockSince,
             Tickets::ResolutionDueAt,
             Tickets::ResolutionDueSoonAt,

@@ -20,6 +20,7 @@ use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
+use crate::common::clock;
 use crate::common::validation::check_period;
 use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
@@ -100,7 +101,7 @@ impl TicketsApi {
             tag,
             text: q.0,
             updated_since: updated_since.0,
-            sla: sla.0.map(|f| (f, Utc::now())),
+            sla: sla.0.map(|f| (f, clock::now())),
         };
         let tickets = store::list(state.db.conn(), &auth.0, filter, &order).await?;
         Ok(TicketListResponse::Ok(Json(tickets)))
@@ -228,7 +229,7 @@ impl TicketsApi {
         let if_match = if_match_written_part(if_match.0.as_deref());
         check_if_match_tag(if_match.as_deref(), &shown, current.version)?;
         let stored = TicketState::try_from(&current)?;
-        let updated = match rules::update(&stored, requested, Utc::now())? {
+        let updated = match rules::update(&stored, requested, clock::now())? {
             Some(change) => store::update(&tx, caller, &current, change, &settings).await?,
             // Nothing differs from what is stored: no new version, nothing to audit.
             None => store::view(&tx, caller, current).await?,
@@ -305,7 +306,7 @@ impl TicketsApi {
                 let ticket = store::lock_visible(tx, caller, id).await?;
                 let message = rules::new_message(&body.0)?;
                 let stored = TicketState::try_from(&ticket)?;
-                let now = Utc::now();
+                let now = clock::now();
                 let change = rules::reply(&stored, caller.role, message.internal, now)?;
                 store::add_message(tx, caller, &ticket, message, change, now, &settings).await
             })
@@ -351,7 +352,7 @@ impl TicketsApi {
             check_if_match_tag(if_match.as_deref(), &shown, current.version)?;
         }
         let stored = TicketState::try_from(&current)?;
-        let change = rules::refer(&stored, referral, Utc::now())?;
+        let change = rules::refer(&stored, referral, clock::now())?;
         let referred = store::refer(&tx, caller, &current, change, &settings).await?;
         tx.commit().await?;
         let tag = referred.etag();

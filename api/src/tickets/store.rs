@@ -25,6 +25,7 @@ use super::statistics::TicketTimes;
 use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, TicketScope};
+use crate::common::clock;
 use crate::common::text::contains_pattern;
 use crate::common::values::MunicipalityNumber;
 use crate::http::error::ApiError;
@@ -37,7 +38,7 @@ const RESOURCE: audit::ResourceType = audit::ResourceType::Ticket;
 fn stored_clocks(row: &ticket::Model) -> Option<Clocks> {
     let clock = |counted: Option<i64>, since, due_at, due_soon_at, met| {
         Some(Clock {
-            counted: chrono::TimeDelta::seconds(counted?),
+            counted: chrono::TimeDelta::microseconds(counted?),
             running_since: since,
             due_at,
             due_soon_at,
@@ -46,14 +47,14 @@ fn stored_clocks(row: &ticket::Model) -> Option<Clocks> {
     };
     Some(Clocks {
         first_response: clock(
-            row.first_response_counted_seconds,
+            row.first_response_counted_micros,
             row.first_response_clock_since,
             row.first_response_due_at,
             row.first_response_due_soon_at,
             row.first_response_met,
         )?,
         resolution: clock(
-            row.resolution_counted_seconds,
+            row.resolution_counted_micros,
             row.resolution_clock_since,
             row.resolution_due_at,
             row.resolution_due_soon_at,
@@ -62,15 +63,20 @@ fn stored_clocks(row: &ticket::Model) -> Option<Clocks> {
     })
 }
 
+/// Business time in whole microseconds, as it is stored (no clock counts centuries).
+fn micros(counted: chrono::TimeDelta) -> i64 {
+    counted.num_microseconds().unwrap_or(i64::MAX)
+}
+
 /// Sets the clock columns of `row` to `clocks`.
 fn set_clocks(row: &mut ticket::ActiveModel, clocks: &Clocks) {
     let (f, r) = (&clocks.first_response, &clocks.resolution);
-    row.first_response_counted_seconds = Set(Some(f.counted.num_seconds()));
+    row.first_response_counted_micros = Set(Some(micros(f.counted)));
     row.first_response_clock_since = Set(f.running_since);
     row.first_response_due_at = Set(f.due_at);
     row.first_response_due_soon_at = Set(f.due_soon_at);
     row.first_response_met = Set(f.met);
-    row.resolution_counted_seconds = Set(Some(r.counted.num_seconds()));
+    row.resolution_counted_micros = Set(Some(micros(r.counted)));
     row.resolution_clock_since = Set(r.running_since);
     row.resolution_due_at = Set(r.due_at);
     row.resolution_due_soon_at = Set(r.due_soon_at);
@@ -222,7 +228,7 @@ impl ClockColumns {
 /// whose clocks are not stored yet are left out.
 fn sla_condition(filter: SlaFilter, now: DateTime<Utc>) -> Condition {
     let (f, r) = (ClockColumns::FIRST_RESPONSE, ClockColumns::RESOLUTION);
-    let counted = Condition::all().add(ticket::Column::FirstResponseCountedSeconds.is_not_null());
+    let counted = Condition::all().add(ticket::Column::FirstResponseCountedMicros.is_not_null());
     let neither_breached = Condition::all()
         .add(f.not_breached(now))
         .add(r.not_breached(now));
@@ -485,7 +491,7 @@ async fn views(
     } else {
         None
     };
-    let now = Utc::now();
+    let now = clock::now();
     let show_sla = policy::sees_service_level_states(caller);
     rows.into_iter()
         .map(|t| {
@@ -600,7 +606,7 @@ pub async fn create(
         .as_ref()
         .ok_or(ApiError::Internal)?
         .to_string();
-    let now = Utc::now();
+    let now = clock::now();
     let number = next_number(conn, rules::numbering_year(now)).await?;
     let id = Uuid::now_v7();
     let clocks = Clocks::start(&settings.calendar, settings.targets.of(new.priority), now);
@@ -805,9 +811,9 @@ pub async fn ticket_times(
         created_at: DateTime<Utc>,
         first_response_at: Option<DateTime<Utc>>,
         resolved_at: Option<DateTime<Utc>>,
-        first_response_counted_seconds: Option<i64>,
+        first_response_counted_micros: Option<i64>,
         first_response_met: Option<bool>,
-        resolution_counted_seconds: Option<i64>,
+        resolution_counted_micros: Option<i64>,
         resolution_met: Option<bool>,
     }
     let found = query
@@ -819,9 +825,9 @@ pub async fn ticket_times(
             ticket::Column::CreatedAt,
             ticket::Column::FirstResponseAt,
             ticket::Column::ResolvedAt,
-            ticket::Column::FirstResponseCountedSeconds,
+            ticket::Column::FirstResponseCountedMicros,
             ticket::Column::FirstResponseMet,
-            ticket::Column::ResolutionCountedSeconds,
+            ticket::Column::ResolutionCountedMicros,
             ticket::Column::ResolutionMet,
         ])
         .into_model::<Times>()
@@ -834,7 +840,7 @@ pub async fn ticket_times(
                 |at: Option<DateTime<Utc>>| at.map(|at| (at - t.created_at).num_seconds());
             // A settled clock counted up to the reply (or the resolution).
             let business = |at: Option<DateTime<Utc>>, counted: Option<i64>, met: Option<bool>| {
-                at.and(met).and(counted)
+                at.and(met).and(counted).map(|micros| micros / 1_000_000)
             };
             Ok(TicketTimes {
                 category: TicketCategory::from_stored(&t.category)?,
@@ -844,12 +850,12 @@ pub async fn ticket_times(
                 resolution: seconds(t.resolved_at),
                 first_response_business: business(
                     t.first_response_at,
-                    t.first_response_counted_seconds,
+                    t.first_response_counted_micros,
                     t.first_response_met,
                 ),
                 resolution_business: business(
                     t.resolved_at,
-                    t.resolution_counted_seconds,
+                    t.resolution_counted_micros,
                     t.resolution_met,
                 ),
                 first_response_met: t.first_response_met,
@@ -944,7 +950,7 @@ pub async fn store_missing_clocks(conn: &impl ConnectionTrait) -> Result<u64, Ap
     let mut stored = 0;
     loop {
         let rows = ticket::Entity::find()
-            .filter(ticket::Column::FirstResponseCountedSeconds.is_null())
+            .filter(ticket::Column::FirstResponseCountedMicros.is_null())
             .order_by_asc(ticket::Column::Id)
             .limit(RECOUNT_BATCH)
             .all(conn)

@@ -8,13 +8,13 @@ pub mod model;
 pub mod rules;
 pub mod store;
 
-use chrono::Utc;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 
 use super::store as tickets;
 use crate::auth::{BearerAuth, policy};
+use crate::common::clock;
 use crate::http::error::{AUTH, E400, E412, E422, E428, Failure};
 use crate::http::preconditions::{check_if_match, etag};
 use crate::state::AppState;
@@ -76,15 +76,16 @@ impl ServiceLevelsApi {
         policy::manage_service_levels(caller)?;
         let valid = rules::checked_calendar(&body.0)?;
         let tx = state.db.begin_write().await?;
-        let (current, _) = store::rows(&tx, Hold::Calendar).await?;
+        let (current, targets) = store::rows(&tx, Hold::Calendar).await?;
         check_if_match(if_match.0.as_deref(), current.version)?;
-        let before = store::settings(&tx, Hold::Calendar).await?;
-        store::replace_calendar(&tx, caller, &current, &valid).await?;
+        let before = store::settings_of(&current, &targets)?;
+        let at = clock::now();
+        store::replace_calendar(&tx, caller, &current, &valid, at).await?;
         let after = store::Settings {
             calendar: valid.calendar,
             targets: before.targets,
         };
-        tickets::recount_clocks(&tx, &before, &after, Utc::now()).await?;
+        tickets::recount_clocks(&tx, &before, &after, at).await?;
         let (row, _) = store::rows(&tx, Hold::Calendar).await?;
         tx.commit().await?;
         let calendar = store::calendar_view(&row)?;
@@ -139,15 +140,16 @@ impl ServiceLevelsApi {
         policy::manage_service_levels(caller)?;
         let table = rules::checked_targets(&body.0)?;
         let tx = state.db.begin_write().await?;
-        let (_, current) = store::rows(&tx, Hold::Targets).await?;
+        let (calendar, current) = store::rows(&tx, Hold::Targets).await?;
         check_if_match(if_match.0.as_deref(), current.version)?;
-        let before = store::settings(&tx, Hold::Targets).await?;
-        store::replace_targets(&tx, caller, &current, &table).await?;
+        let before = store::settings_of(&calendar, &current)?;
+        let at = clock::now();
+        store::replace_targets(&tx, caller, &current, &table, at).await?;
         let after = store::Settings {
             calendar: before.calendar.clone(),
             targets: table,
         };
-        tickets::recount_clocks(&tx, &before, &after, Utc::now()).await?;
+        tickets::recount_clocks(&tx, &before, &after, at).await?;
         let (_, row) = store::rows(&tx, Hold::Targets).await?;
         tx.commit().await?;
         let levels = store::targets_view(&row);

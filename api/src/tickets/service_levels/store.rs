@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 
@@ -71,9 +71,17 @@ pub async fn rows(
 /// The settings in force, read under `hold`.
 pub async fn settings(conn: &impl ConnectionTrait, hold: Hold) -> Result<Settings, ApiError> {
     let (cal, targets) = rows(conn, hold).await?;
+    settings_of(&cal, &targets)
+}
+
+/// The settings the stored rows hold.
+pub fn settings_of(
+    cal: &calendar_row::Model,
+    targets: &targets_row::Model,
+) -> Result<Settings, ApiError> {
     Ok(Settings {
-        calendar: valid_calendar(&cal)?.calendar,
-        targets: target_table(&targets),
+        calendar: valid_calendar(cal)?.calendar,
+        targets: target_table(targets),
     })
 }
 
@@ -235,6 +243,7 @@ pub async fn replace_calendar(
     caller: &Caller,
     current: &calendar_row::Model,
     valid: &ValidCalendar,
+    at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let cal = &valid.calendar;
     let weekly: Vec<StoredInterval> = cal
@@ -263,7 +272,7 @@ pub async fn replace_calendar(
         weekly_hours: Set(serde_json::to_string(&weekly).map_err(unreadable)?),
         open_on_public_holidays: Set(cal.open_on_public_holidays),
         dated_hours: Set(serde_json::to_string(&days).map_err(unreadable)?),
-        updated_at: Set(Some(Utc::now())),
+        updated_at: Set(Some(at)),
         updated_by: Set(Some(caller.sub.clone())),
         ..Default::default()
     };
@@ -300,6 +309,7 @@ pub async fn replace_targets(
     caller: &Caller,
     current: &targets_row::Model,
     table: &TargetTable,
+    at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let minutes = |d: TimeDelta| Set(i32::try_from(d.num_minutes()).unwrap_or(i32::MAX));
     let [low, normal, high] = table.0;
@@ -310,7 +320,7 @@ pub async fn replace_targets(
         normal_resolution_minutes: minutes(normal.resolution),
         high_first_response_minutes: minutes(high.first_response),
         high_resolution_minutes: minutes(high.resolution),
-        updated_at: Set(Some(Utc::now())),
+        updated_at: Set(Some(at)),
         updated_by: Set(Some(caller.sub.clone())),
         ..Default::default()
     };
