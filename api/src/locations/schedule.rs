@@ -400,6 +400,7 @@ pub fn is_open_at(cal: &Calendar, at: DateTime<Utc>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     const ALL_DAYS: [Weekday; 7] = [
         Weekday::Mon,

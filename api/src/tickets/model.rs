@@ -678,6 +678,37 @@ mod tests {
     }
 
     #[test]
+    fn if_match_compares_only_the_written_part_of_a_ticket_tag() {
+        assert_eq!(
+            if_match_written_part(Some("\"3.1-5f2a9c01\"")).as_deref(),
+            Some("\"3.1\"")
+        );
+        assert_eq!(
+            if_match_written_part(Some("\"3-aa\", \"4\", *")).as_deref(),
+            Some("\"3\", \"4\", *")
+        );
+        assert_eq!(if_match_written_part(None), None);
+        // Not a quoted tag: left as it is, so it matches nothing.
+        assert_eq!(if_match_written_part(Some("3-aa")).as_deref(), Some("3-aa"));
+    }
+
+    #[test]
+    fn the_clock_part_of_a_tag_changes_with_a_due_time_or_a_state_only() {
+        let due = DateTime::from_timestamp(1_800_000_000, 0);
+        let sla = |first| TicketSla {
+            first_response: first,
+            resolution: SlaState::OnTrack,
+            resolution_paused: false,
+        };
+        let on_track = sla_tag(due, None, Some(&sla(SlaState::OnTrack)));
+        assert_eq!(on_track.len(), 8);
+        assert_eq!(on_track, sla_tag(due, None, Some(&sla(SlaState::OnTrack))));
+        assert_ne!(on_track, sla_tag(due, None, Some(&sla(SlaState::DueSoon))));
+        assert_ne!(on_track, sla_tag(None, due, Some(&sla(SlaState::OnTrack))));
+        assert_ne!(on_track, sla_tag(due, None, None));
+    }
+
+    #[test]
     fn tags_are_stored_between_commas() {
         let tags = vec!["a".to_string(), "b".to_string()];
         assert_eq!(join_tags(&tags), ",a,b,");

@@ -697,7 +697,7 @@ async fn a_ticket_from_before_service_levels_gets_due_times_on_read_and_on_write
     // At start-up the clocks of every older ticket are stored, so lists find them.
     let other = old_ticket(&app, "KP-2026-09002", "2026-11-02T08:00:00Z", &[], None).await;
     let list = get(&app, Some(&ks), "/api/v1/tickets?sla=breached").await;
-    assert_eq!(field(&list, "id"), [id.clone()]);
+    assert_eq!(field(&list, "id"), [id.as_str()]);
     let counted = digihjelpen::tickets::store::store_missing_clocks(&app.db)
         .await
         .unwrap();
@@ -792,9 +792,9 @@ async fn lists_filter_by_where_the_targets_stand_and_sort_by_the_next_due_time(a
         listed("sla=breached").await,
         [paused.clone(), breached.clone()]
     );
-    assert_eq!(listed("sla=due_soon").await, [due_soon.clone()]);
-    assert_eq!(listed("sla=on_track").await, [on_track.clone()]);
-    assert_eq!(listed("sla=met").await, [met.clone()]);
+    assert_eq!(listed("sla=due_soon").await, [due_soon.as_str()]);
+    assert_eq!(listed("sla=on_track").await, [on_track.as_str()]);
+    assert_eq!(listed("sla=met").await, [met.as_str()]);
     let list = get(&app, Some(&ks), "/api/v1/tickets?sla=breached").await;
     assert_eq!(items(&list)[1]["sla"]["first_response"], "breached");
     // By the next due time, overdue first, those without one last (oldest first).
