@@ -557,6 +557,28 @@ async fn waiting_on_the_municipality_pauses_the_resolution_clock(app: TestApp) {
         resolved.body["resolution_due_at"],
         resumed.body["resolution_due_at"]
     );
+    // A reply of the municipality reopens it: the clock runs on from what it had counted,
+    // the time it was resolved left out.
+    let resolved_at = changed_to(&resolved.body, "resolved");
+    helpers::post(
+        &app,
+        &app.municipality("0301"),
+        &format!("/api/v1/tickets/{id}/messages"),
+        None,
+        json!({"body": "Ett spørsmål til."}),
+    )
+    .await
+    .expect(201);
+    let reopened = read(&app, &ks, &id).await;
+    let reopened_at = changed_to(&reopened.body, "open");
+    let counted = cal.between(created_at, paused_at) + cal.between(resumed_at, resolved_at);
+    assert_eq!(
+        instant_of(&reopened.body["resolution_due_at"]),
+        cal.add(reopened_at, TimeDelta::minutes(2250) - counted)
+            .unwrap()
+    );
+    assert_eq!(reopened.body["sla"]["resolution"], "on_track");
+    assert_eq!(reopened.body["sla"]["first_response"], "on_track");
 }
 db_test!(waiting_on_the_municipality_pauses_the_resolution_clock);
 
@@ -1125,3 +1147,72 @@ async fn statistics_give_business_times_and_the_share_meeting_each_target(app: T
     .expect(403);
 }
 db_test!(statistics_give_business_times_and_the_share_meeting_each_target);
+
+async fn changes_of_calendar_and_targets_racing_each_other_and_ticket_writes_leave_every_clock_whole(
+    app: TestApp,
+) {
+    let ks = app.ks();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(id_of(&ticket_of(&app, "0301").await.body));
+    }
+    let creations = (0..4).map(|_| ticket_of(&app, "4601"));
+    let writes = ids.iter().map(|id| {
+        let app = &app;
+        let ks = ks.clone();
+        let path = format!("/api/v1/tickets/{id}");
+        async move {
+            helpers::patch(
+                app,
+                Some(&ks),
+                &path,
+                Some("\"1\""),
+                json!({"priority": "high"}),
+            )
+            .await
+        }
+    });
+    let calendar = put(&app, Some(&ks), CALENDAR, Some("\"1\""), long_days());
+    let levels = put(
+        &app,
+        Some(&ks),
+        LEVELS,
+        Some("\"1\""),
+        targets((30, 300), (200, 2000), (400, 4000)),
+    );
+    let (created, written, calendar, levels) = futures::join!(
+        futures::future::join_all(creations),
+        futures::future::join_all(writes),
+        calendar,
+        levels
+    );
+    calendar.expect(200);
+    levels.expect(200);
+    for reply in &written {
+        reply.expect(200);
+    }
+    ids.extend(created.iter().map(|r| id_of(&r.body)));
+    // Whatever the order, every clock ends up placed with the final calendar and targets:
+    // its due time is what is left of its target after the instant it last started.
+    let cal = long_days_calendar();
+    let last_change =
+        instant_of(&calendar.body["updated_at"]).max(instant_of(&levels.body["updated_at"]));
+    for id in ids {
+        let row = stored(&app, &id).await;
+        let since = row.resolution_clock_since.expect("a running clock");
+        // Each was recounted by the later change, or started (or was written) after it.
+        assert!(since >= last_change, "ticket {} since {since}", row.number);
+        let counted = TimeDelta::microseconds(row.resolution_counted_micros.unwrap());
+        let target = TimeDelta::minutes(if row.priority == "high" { 300 } else { 2000 });
+        assert_eq!(
+            row.resolution_due_at,
+            cal.add(since, target - counted),
+            "ticket {} ({}) since {since}, counted {counted}",
+            row.number,
+            row.priority
+        );
+    }
+}
+db_test!(
+    changes_of_calendar_and_targets_racing_each_other_and_ticket_writes_leave_every_clock_whole
+);
