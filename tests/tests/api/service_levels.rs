@@ -300,16 +300,29 @@ async fn a_bad_calendar_is_refused_naming_each_field_and_nothing_is_stored(app: 
     );
     assert!(dates.text.contains("2027-02-29"), "{}", dates.text);
     refused(json!({"weekly_hours": []})).await.expect(422);
-    // Wrong types, unknown weekdays and fields, and null where a list goes: 400.
-    for body in [
-        json!({"weekly_hours": [{"weekday": "monday", "opens": 8, "closes": "15:30"}]}),
-        json!({"weekly_hours": [{"weekday": "funday", "opens": "08:00", "closes": "15:30"}]}),
-        json!({"weekly_hours": [], "timezone": "UTC"}),
-        json!({"weekly_hours": [], "closures": null}),
-        json!({"weekly_hours": "monday"}),
-        json!({}),
+    // Wrong types, unknown weekdays and fields, and null where a list goes: a 422 naming
+    // the field by its path.
+    for (body, field) in [
+        (
+            json!({"weekly_hours": [{"weekday": "monday", "opens": 8, "closes": "15:30"}]}),
+            "weekly_hours[0].opens",
+        ),
+        (
+            json!({"weekly_hours": [{"weekday": "funday", "opens": "08:00", "closes": "15:30"}]}),
+            "weekly_hours[0].weekday",
+        ),
+        (json!({"weekly_hours": [], "timezone": "UTC"}), "timezone"),
+        (json!({"weekly_hours": [], "closures": null}), "closures"),
+        (json!({"weekly_hours": "monday"}), "weekly_hours"),
+        (json!({}), "weekly_hours"),
     ] {
-        refused(body).await.expect(400);
+        let reply = refused(body).await;
+        assert_eq!(
+            reply.expect(422).invalid_fields(),
+            [field],
+            "{}",
+            reply.text
+        );
     }
     let current = get(&app, Some(&ks), CALENDAR).await;
     assert_eq!(current.body["version"], 1);
@@ -388,15 +401,32 @@ async fn ks_sets_the_targets_and_bad_ones_are_refused(app: TestApp) {
     .await;
     missing.expect(422);
     assert_eq!(missing.invalid_fields(), ["targets", "targets"]);
-    for body in [
-        json!({"targets": [{"priority": "urgent", "first_response_minutes": 1, "resolution_minutes": 1}]}),
-        json!({"targets": [{"priority": "high", "first_response_minutes": "60", "resolution_minutes": 1}]}),
-        json!({"targets": [{"priority": "high", "first_response_minutes": 1.5, "resolution_minutes": 2}]}),
-        json!({"targets": null}),
+    for (body, status, field) in [
+        (
+            json!({"targets": [{"priority": "urgent", "first_response_minutes": 1, "resolution_minutes": 1}]}),
+            422,
+            "targets[0].priority",
+        ),
+        (
+            json!({"targets": [{"priority": "high", "first_response_minutes": "60", "resolution_minutes": 1}]}),
+            422,
+            "targets[0].first_response_minutes",
+        ),
+        // A number no integer holds is refused at the edge, named the same way.
+        (
+            json!({"targets": [{"priority": "high", "first_response_minutes": 1.5, "resolution_minutes": 2}]}),
+            400,
+            "targets[0].first_response_minutes",
+        ),
+        (json!({"targets": null}), 422, "targets"),
     ] {
-        put(&app, Some(&ks), LEVELS, Some("\"1\""), body)
-            .await
-            .expect(400);
+        let reply = put(&app, Some(&ks), LEVELS, Some("\"1\""), body).await;
+        assert_eq!(
+            reply.expect(status).invalid_fields(),
+            [field],
+            "{}",
+            reply.text
+        );
     }
     assert_eq!(audits(&app, "service_levels").await, 0);
     assert_eq!(get(&app, Some(&ks), LEVELS).await.body["version"], 1);
