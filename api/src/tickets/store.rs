@@ -68,6 +68,25 @@ fn micros(counted: chrono::TimeDelta) -> i64 {
     counted.num_microseconds().unwrap_or(i64::MAX)
 }
 
+/// Writes a ticket's clocks alone: its version and `updated_at` stay, as no field of it
+/// changed.
+async fn store_clocks(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    clocks: &Clocks,
+) -> Result<(), ApiError> {
+    let mut update = ticket::ActiveModel {
+        ..Default::default()
+    };
+    set_clocks(&mut update, clocks);
+    ticket::Entity::update_many()
+        .set(update)
+        .filter(ticket::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Sets the clock columns of `row` to `clocks`.
 fn set_clocks(row: &mut ticket::ActiveModel, clocks: &Clocks) {
     let (f, r) = (&clocks.first_response, &clocks.resolution);
@@ -927,15 +946,7 @@ pub async fn recount_clocks(
                 at,
                 progress,
             );
-            let mut update = ticket::ActiveModel {
-                ..Default::default()
-            };
-            set_clocks(&mut update, &clocks);
-            ticket::Entity::update_many()
-                .set(update)
-                .filter(ticket::Column::Id.eq(row.id))
-                .exec(conn)
-                .await?;
+            store_clocks(conn, row.id, &clocks).await?;
             moved += 1;
         }
     }
@@ -960,15 +971,7 @@ pub async fn store_missing_clocks(conn: &impl ConnectionTrait) -> Result<u64, Ap
         }
         for row in rows {
             let clocks = clocks_of(conn, &row, &settings).await?;
-            let mut update = ticket::ActiveModel {
-                ..Default::default()
-            };
-            set_clocks(&mut update, &clocks);
-            ticket::Entity::update_many()
-                .set(update)
-                .filter(ticket::Column::Id.eq(row.id))
-                .exec(conn)
-                .await?;
+            store_clocks(conn, row.id, &clocks).await?;
             stored += 1;
         }
     }
