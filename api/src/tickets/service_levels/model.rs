@@ -182,6 +182,7 @@ pub struct ServiceLevels {
     /// When KS last changed them; `null` for the default targets.
     #[oai(nullable)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// Who last changed them.
     #[oai(nullable)]
     pub updated_by: Option<String>,
 }
