@@ -3,6 +3,7 @@
 //! stored as text. Nothing here knows a resource or HTTP beyond the error it answers.
 
 pub mod optional;
+pub mod role;
 pub mod rows;
 pub mod stored;
 pub mod text;
