@@ -92,7 +92,7 @@ impl Db {
 
     /// Closes the pool: the connections in it are ended, and nothing more can be asked.
     pub async fn close(&self) {
-        if let Err(err) = self.0.clone().close().await {
+        if let Err(err) = self.0.close_by_ref().await {
             tracing::warn!(error = %err, "closing the database pool failed");
         }
     }

@@ -138,7 +138,7 @@ pub fn mint(config: &JwtConfig, request: &TokenRequest) -> Result<String, String
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(secret),
+        &EncodingKey::from_secret(secret).map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())
 }

@@ -83,7 +83,10 @@ impl Verifier {
         let metrics = IdentityMetrics::new();
         let keys = match &config.key {
             JwtKey::Secret(secret) => Keys::Fixed {
-                key: DecodingKey::from_secret(secret),
+                key: DecodingKey::from_secret(secret).map_err(|_| StartError {
+                    issuer: config.issuer.clone(),
+                    message: "the HS256 secret is empty".into(),
+                })?,
                 validation: validation(Algorithm::HS256, &config.issuer, &config.audience),
                 via: Via::Secret,
             },

@@ -34,7 +34,11 @@ fn sign(algorithm: Algorithm, claims: &Value, key: &EncodingKey) -> String {
 }
 
 fn hs256(claims: &Value, secret: &[u8]) -> String {
-    sign(Algorithm::HS256, claims, &EncodingKey::from_secret(secret))
+    sign(
+        Algorithm::HS256,
+        claims,
+        &EncodingKey::from_secret(secret).unwrap(),
+    )
 }
 
 /// `claims()` signed RS256 with the private key of a fixture file.

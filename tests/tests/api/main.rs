@@ -13,6 +13,7 @@ mod errors;
 mod grants;
 mod hostile;
 mod hostile_suite;
+mod identity;
 mod locations;
 mod meeting_places;
 mod municipalities;

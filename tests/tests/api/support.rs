@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 mod postgres;
+pub mod provider;
 
 use postgres::PostgresDatabase;
 
