@@ -87,7 +87,8 @@ impl Key {
 }
 
 pub fn fixture(name: &str) -> String {
-    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    // From the tests crate and from the api crate alike.
+    format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 struct Published {
