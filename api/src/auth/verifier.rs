@@ -55,7 +55,7 @@ enum Keys {
     /// The secret or the PEM key, with the validation of its one algorithm.
     Fixed {
         key: DecodingKey,
-        validation: Validation,
+        validation: Box<Validation>,
         via: Via,
     },
     Providers(Vec<Arc<KeySet>>),
@@ -87,7 +87,11 @@ impl Verifier {
                     issuer: config.issuer.clone(),
                     message: "the HS256 secret is empty".into(),
                 })?,
-                validation: validation(Algorithm::HS256, &config.issuer, &config.audience),
+                validation: Box::new(validation(
+                    Algorithm::HS256,
+                    &config.issuer,
+                    &config.audience,
+                )),
                 via: Via::Secret,
             },
             JwtKey::PublicKeyPem(pem) => {
@@ -95,7 +99,7 @@ impl Verifier {
                     .expect("the configuration checked the key");
                 Keys::Fixed {
                     key,
-                    validation: validation(algorithm, &config.issuer, &config.audience),
+                    validation: Box::new(validation(algorithm, &config.issuer, &config.audience)),
                     via: Via::PublicKey,
                 }
             }
