@@ -18,6 +18,29 @@ const DEADLINE: Duration = Duration::from_secs(5);
 /// Key sets are a few KiB; anything larger is not one.
 const MAX_BYTES: usize = 512 * 1024;
 
+/// Why a document could not be fetched, for a log line and the readiness details.
+#[derive(Debug)]
+pub struct FetchError {
+    pub message: String,
+    /// The server answered 404: the document is not where it was looked for.
+    pub not_found: bool,
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for FetchError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            not_found: false,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Fetcher {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
@@ -36,9 +59,8 @@ impl Fetcher {
         }
     }
 
-    /// The JSON document at `url`; the error says what went wrong, for a log line and the
-    /// readiness details.
-    pub async fn json(&self, url: &Url) -> Result<Value, String> {
+    /// The JSON document at `url`.
+    pub async fn json(&self, url: &Url) -> Result<Value, FetchError> {
         crate::config::identity::fetchable_url(url.as_str()).map_err(|e| format!("{url} {e}"))?;
         let request = hyper::Request::get(url.as_str())
             .header(hyper::header::ACCEPT, "application/json")
@@ -56,18 +78,22 @@ impl Fetcher {
                 .map_err(|e| format!("{url} cannot be reached: {}", source_of(&e)))?;
             let status = response.status();
             if !status.is_success() {
-                return Err(format!("{url} answered {status}"));
+                return Err(FetchError {
+                    message: format!("{url} answered {status}"),
+                    not_found: status == hyper::StatusCode::NOT_FOUND,
+                });
             }
             let body = Limited::new(response.into_body(), MAX_BYTES)
                 .collect()
                 .await
                 .map_err(|e| format!("{url}: the answer could not be read ({e})"))?
                 .to_bytes();
-            serde_json::from_slice(&body).map_err(|_| format!("{url} did not answer with JSON"))
+            serde_json::from_slice(&body)
+                .map_err(|_| FetchError::from(format!("{url} did not answer with JSON")))
         };
         tokio::time::timeout(DEADLINE, fetched)
             .await
-            .unwrap_or_else(|_| Err(format!("{url} did not answer within {DEADLINE:?}")))
+            .unwrap_or_else(|_| Err(format!("{url} did not answer within {DEADLINE:?}").into()))
     }
 }
 

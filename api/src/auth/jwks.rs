@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
-use super::fetch::Fetcher;
+use super::fetch::{FetchError, Fetcher};
 use crate::config::{KeySource, Provider};
 
 /// At most one refresh for unknown `kid`s per this long.
@@ -66,7 +66,20 @@ impl KeySet {
     ) -> Result<Arc<Self>, String> {
         let jwks_uri = match &provider.keys {
             KeySource::KeySet(url) => url.clone(),
-            KeySource::Discovery(url) => discover(&fetcher, url, &provider.issuer).await?,
+            KeySource::Discovery(url) => match discover(&fetcher, url, &provider.issuer).await {
+                // Maskinporten publishes its metadata as an OAuth server's (RFC 8414).
+                Err(err) if err.not_found => {
+                    let metadata = format!(
+                        "{}/.well-known/oauth-authorization-server",
+                        provider.issuer.trim_end_matches('/')
+                    );
+                    let metadata = Url::parse(&metadata).map_err(|e| e.to_string())?;
+                    discover(&fetcher, &metadata, &provider.issuer)
+                        .await
+                        .map_err(|e| format!("{err}, and {e}"))?
+                }
+                discovered => discovered.map_err(|e| e.to_string())?,
+            },
         };
         let keys = fetch_keys(&fetcher, &jwks_uri).await?;
         if keys.is_empty() {
@@ -164,25 +177,26 @@ fn refresh_periodically(set: Weak<KeySet>) {
 }
 
 /// The key set URL of an issuer's discovery document, which must name that same issuer.
-async fn discover(fetcher: &Fetcher, url: &Url, issuer: &str) -> Result<Url, String> {
+async fn discover(fetcher: &Fetcher, url: &Url, issuer: &str) -> Result<Url, FetchError> {
     let document = fetcher.json(url).await?;
     let named = document.get("issuer").and_then(Value::as_str);
     if named != Some(issuer) {
         return Err(format!(
             "{url} names the issuer {}, not {issuer}",
             named.unwrap_or("(none)")
-        ));
+        )
+        .into());
     }
     let jwks_uri = document
         .get("jwks_uri")
         .and_then(Value::as_str)
         .ok_or_else(|| format!("{url} has no jwks_uri"))?;
-    crate::config::identity::fetchable_url(jwks_uri)
-        .map_err(|e| format!("{url}: its jwks_uri {jwks_uri} {e}"))
+    Ok(crate::config::identity::fetchable_url(jwks_uri)
+        .map_err(|e| format!("{url}: its jwks_uri {jwks_uri} {e}"))?)
 }
 
 async fn fetch_keys(fetcher: &Fetcher, url: &Url) -> Result<HashMap<String, PublicKey>, String> {
-    let set = fetcher.json(url).await?;
+    let set = fetcher.json(url).await.map_err(|e| e.to_string())?;
     let keys = set
         .get("keys")
         .and_then(Value::as_array)

@@ -87,6 +87,12 @@ fn keycloak_config(provider: &TestProvider) -> JwtConfig {
     }
 }
 
+/// A provider that publishes its metadata as an OAuth server's only (as Maskinporten does).
+fn oauth_metadata_config(provider: &TestProvider) -> JwtConfig {
+    provider.serve_oauth_metadata_only();
+    config(provider)
+}
+
 /// The key set named directly, without discovery.
 fn key_set_config(provider: &TestProvider) -> JwtConfig {
     JwtConfig {
@@ -548,6 +554,20 @@ async fn a_key_set_url_is_trusted_without_discovery(app: TestApp, provider: Test
         .expect(401);
 }
 provider_test!(a_key_set_url_is_trusted_without_discovery, key_set_config);
+
+async fn oauth_server_metadata_is_read_where_openid_configuration_is_missing(
+    app: TestApp,
+    provider: TestProvider,
+) {
+    let system = provider.sign(Key::EcA, &machine_claims(&provider, OSLO_ORGNO, SCOPE));
+    let reply = me(&app, &system).await;
+    reply.expect(200);
+    assert_eq!(reply.body["via"], "maskinporten");
+}
+provider_test!(
+    oauth_server_metadata_is_read_where_openid_configuration_is_missing,
+    oauth_metadata_config
+);
 
 async fn a_provider_that_goes_down_keeps_its_cached_keys_and_shows_in_readiness(
     app: TestApp,

@@ -97,6 +97,8 @@ struct Published {
     keys: Mutex<Vec<Value>>,
     key_set_fetches: AtomicUsize,
     down: AtomicBool,
+    /// Metadata only at `/.well-known/oauth-authorization-server`, as Maskinporten has it.
+    oauth_metadata_only: AtomicBool,
 }
 
 pub struct TestProvider {
@@ -115,11 +117,16 @@ impl TestProvider {
             keys: Mutex::new(keys.iter().map(|k| k.jwk()).collect()),
             key_set_fetches: AtomicUsize::new(0),
             down: AtomicBool::new(false),
+            oauth_metadata_only: AtomicBool::new(false),
         });
         let app = Route::new()
             .at(
                 "/realms/test/.well-known/openid-configuration",
                 get(discovery),
+            )
+            .at(
+                "/realms/test/.well-known/oauth-authorization-server",
+                get(oauth_metadata),
             )
             .at("/realms/test/keys", get(key_set))
             .data(Arc::clone(&published));
@@ -156,6 +163,14 @@ impl TestProvider {
         self.published.down.store(down, Ordering::SeqCst);
     }
 
+    /// From now on the metadata is served as an OAuth server's only (RFC 8414), and
+    /// `openid-configuration` is 404.
+    pub fn serve_oauth_metadata_only(&self) {
+        self.published
+            .oauth_metadata_only
+            .store(true, Ordering::SeqCst);
+    }
+
     pub fn key_set_fetches(&self) -> usize {
         self.published.key_set_fetches.load(Ordering::SeqCst)
     }
@@ -188,6 +203,21 @@ impl TestProvider {
 
 #[handler]
 fn discovery(published: Data<&Arc<Published>>) -> Response {
+    if published.oauth_metadata_only.load(Ordering::SeqCst) {
+        return Response::builder().status(StatusCode::NOT_FOUND).finish();
+    }
+    metadata(&published)
+}
+
+#[handler]
+fn oauth_metadata(published: Data<&Arc<Published>>) -> Response {
+    if !published.oauth_metadata_only.load(Ordering::SeqCst) {
+        return Response::builder().status(StatusCode::NOT_FOUND).finish();
+    }
+    metadata(&published)
+}
+
+fn metadata(published: &Published) -> Response {
     if published.down.load(Ordering::SeqCst) {
         return Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
