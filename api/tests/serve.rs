@@ -1,12 +1,17 @@
 //! The built `digihjelpen` binary as an orchestrator runs it: `serve` with an identity
 //! provider on a loopback port, a provider that is down at start, and a stop (SIGTERM,
-//! SIGINT) while requests are in flight. On SQLite: what these prove is the process's, not
-//! the database's (the database half of every path runs on both in the tests crate).
+//! SIGINT) while requests are in flight. The stop runs on SQLite and (with
+//! `TEST_DATABASE_URL`) PostgreSQL; the identity paths on SQLite, as what they prove is the
+//! process's (their database half runs on both in the tests crate).
 
 // The provider of the tests crate; not every part of it is used here.
 #[allow(dead_code)]
 #[path = "../../tests/tests/api/support/provider.rs"]
 mod provider;
+
+#[allow(dead_code)]
+#[path = "../../tests/tests/api/support/postgres.rs"]
+mod postgres;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -66,7 +71,8 @@ fn command(dir: &std::path::Path, vars: &[(&str, String)]) -> Command {
     command
 }
 
-/// Starts `digihjelpen serve` on a free loopback port and waits until it listens.
+/// Starts `digihjelpen serve` on a free loopback port and waits until it listens; on a SQLite
+/// file of its own unless `vars` name a `DATABASE_URL`.
 async fn serve(vars: &[(&str, String)]) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let address = {
@@ -103,10 +109,15 @@ async fn serve(vars: &[(&str, String)]) -> Served {
             kept.lock().unwrap().push(line);
         }
     });
+    let database_url = vars
+        .iter()
+        .find(|(name, _)| *name == "DATABASE_URL")
+        .map(|(_, url)| url.clone())
+        .unwrap_or_else(|| format!("sqlite://{}/dh.db", dir.path().display()));
     Served {
         child,
         address,
-        database_url: format!("sqlite://{}/dh.db", dir.path().display()),
+        database_url,
         output,
         _dir: dir,
     }
@@ -131,26 +142,34 @@ fn ks_token() -> String {
     .unwrap()
 }
 
-/// The status and body of a whole HTTP/1.1 answer read to the end of its connection, or
-/// `None` when the connection ended before the answer was complete.
+/// The status and body of an HTTP/1.1 answer read to the end of its connection; `None` when
+/// nothing at all came back (the request never started). An answer that began but was cut
+/// off fails the test: that is a request lost.
 async fn read_answer(stream: &mut TcpStream) -> Option<(u16, String)> {
     let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes).await.ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().to_string())
-        })?
-        .parse()
-        .ok()?;
-    (body.len() == length).then(|| (status, body.to_string()))
+    // A reset after some bytes keeps those bytes: they are checked below.
+    let _ = stream.read_to_end(&mut bytes).await;
+    if bytes.is_empty() {
+        return None;
+    }
+    let text = String::from_utf8(bytes).expect("an answer in UTF-8");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("an answer cut off in its headers: {text}"));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok());
+    let length = head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("content-length:")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    });
+    match (status, length) {
+        (Some(status), Some(length)) if body.len() == length => Some((status, body.to_string())),
+        _ => panic!("an answer cut off: {text}"),
+    }
 }
 
+/// A GET on a fresh connection; `None` when the connection was refused or closed before any
+/// answer began.
 async fn get(address: SocketAddr, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(address).await.ok()?;
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
@@ -186,13 +205,38 @@ async fn count_locations(database_url: &str) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_the_requests_in_flight_finish_then_exits_0() {
-    let mut served = serve(&[
+mod sigterm_lets_the_requests_in_flight_finish_then_exits_0 {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::sigterm_lets_the_requests_in_flight_finish_then_exits_0(None).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            let required = std::env::var("DIGIHJELPEN_REQUIRE_POSTGRES")
+                .is_ok_and(|v| !v.is_empty() && v != "0");
+            assert!(
+                !required,
+                "DIGIHJELPEN_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"
+            );
+            eprintln!("TEST_DATABASE_URL is not set: PostgreSQL half skipped");
+            return;
+        };
+        let database = super::postgres::PostgresDatabase::create(&admin_url).await;
+        super::sigterm_lets_the_requests_in_flight_finish_then_exits_0(Some(&database.url)).await;
+    }
+}
+
+async fn sigterm_lets_the_requests_in_flight_finish_then_exits_0(database_url: Option<&str>) {
+    let mut vars = vec![
         ("DIGIHJELPEN_JWT_SECRET", SECRET.to_string()),
         ("DIGIHJELPEN_SHUTDOWN_GRACE", "15s".to_string()),
-    ])
-    .await;
+    ];
+    if let Some(url) = database_url {
+        vars.push(("DATABASE_URL", url.to_string()));
+    }
+    let mut served = serve(&vars).await;
     let address = served.address;
     let token = ks_token();
 
@@ -215,15 +259,15 @@ async fn sigterm_lets_the_requests_in_flight_finish_then_exits_0() {
     let load: Vec<_> = (0..3)
         .map(|_| {
             tokio::spawn(async move {
-                let (mut answered, mut cut) = (0, 0);
+                let (mut answered, mut refused) = (0, 0);
                 for _ in 0..400 {
                     match get(address, "/api/v1/municipalities/0301", None).await {
                         Some((200, _)) => answered += 1,
                         Some((status, body)) => panic!("a read answered {status}: {body}"),
-                        // Refused or closed before an answer began: never started.
-                        None => cut += 1,
+                        // Refused, or closed before an answer began: never started.
+                        None => refused += 1,
                     }
-                    if cut > 20 {
+                    if refused > 20 {
                         break;
                     }
                 }
@@ -263,6 +307,7 @@ async fn sigterm_lets_the_requests_in_flight_finish_then_exits_0() {
         answered += reads.await.unwrap();
     }
     assert!(answered > 0, "the reads ran while the server served");
+    eprintln!("{answered} quick reads answered whole around the stop, none cut mid-answer");
 
     let status = tokio::time::timeout(Duration::from_secs(15), served.child.wait())
         .await
