@@ -107,8 +107,10 @@ pub fn app_with(
     let rendered = service.spec();
     let document: serde_json::Value = serde_json::from_str(&rendered).expect("valid JSON");
     let routes_table = Arc::new(RouteTable::from_spec(&document));
-    let value_rules = Arc::new(ValueRules::from_spec(&document));
     let spec = http::spec::finish(&rendered);
+    // The finished document: its request schemas refuse unknown fields, as the parsers do.
+    let finished: serde_json::Value = serde_json::from_str(&spec).expect("valid JSON");
+    let value_rules = Arc::new(ValueRules::from_spec(&finished));
     let metrics = Arc::clone(&state.metrics);
     let load = Arc::new(Load::new(bounds, Some(state.clone())));
     let routes = Route::new()

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::auth::Verifier;
@@ -95,6 +95,21 @@ impl Db {
         if let Err(err) = self.0.close_by_ref().await {
             tracing::warn!(error = %err, "closing the database pool failed");
         }
+    }
+
+    /// Starts a transaction that only reads, and reads one snapshot throughout: a view
+    /// built from several queries (a registration, its position and its history) then
+    /// agrees with itself while writers commit. PostgreSQL: `REPEATABLE READ, READ ONLY`;
+    /// SQLite's deferred transaction keeps the snapshot of its first read (WAL).
+    pub async fn begin_read(&self) -> Result<DatabaseTransaction, DbErr> {
+        let postgres = self.0.get_database_backend() == DbBackend::Postgres;
+        self.0
+            .begin_with_options(TransactionOptions {
+                isolation_level: postgres.then_some(IsolationLevel::RepeatableRead),
+                access_mode: postgres.then_some(AccessMode::ReadOnly),
+                ..Default::default()
+            })
+            .await
     }
 
     /// Whether the database answers a trivial query.

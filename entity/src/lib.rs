@@ -11,6 +11,7 @@ pub mod location_topic;
 pub mod meeting_place;
 pub mod meeting_place_county;
 pub mod meeting_place_registration;
+pub mod meeting_place_registration_event;
 pub mod municipality;
 pub mod opening_exception;
 pub mod opening_rule;

@@ -15,6 +15,11 @@ pub struct Model {
     pub contact_email: String,
     pub will_share_experience: bool,
     pub sharing_topic: Option<String>,
+    /// `confirmed` (its participants hold places) or `waitlisted` (they wait for places).
+    pub status: String,
+    /// For a waitlisted registration, the number of the event it joined the waiting list
+    /// at: the list's order.
+    pub queue_number: Option<i32>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

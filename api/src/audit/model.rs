@@ -26,6 +26,8 @@ pub enum Action {
     Reinstate,
     ReplaceOpeningHours,
     ReplaceTopics,
+    /// A waitlisted registration given the places that freed up.
+    Promote,
 }
 
 impl Action {
@@ -43,6 +45,7 @@ impl Action {
             Self::Reinstate => "reinstate",
             Self::ReplaceOpeningHours => "replace_opening_hours",
             Self::ReplaceTopics => "replace_topics",
+            Self::Promote => "promote",
         }
     }
 }

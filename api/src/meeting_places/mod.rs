@@ -24,7 +24,7 @@ use crate::http::error::{AUTH, E400, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
 use crate::http::pagination::PageRequest;
 use crate::http::params::{KnownCountyParam, value};
-use crate::http::preconditions::{check_if_match, etag};
+use crate::http::preconditions::check_if_match_tag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
@@ -77,7 +77,10 @@ impl MeetingPlacesApi {
             from: from.0,
             to: to.0,
         };
-        let rows = store::list(state.db.conn(), &filter, &page).await?;
+        // One snapshot: `remaining_capacity` and `waitlist_length` agree.
+        let tx = state.db.begin_read().await?;
+        let rows = store::list(&tx, &filter, &page).await?;
+        tx.commit().await?;
         Ok(MeetingPlaceListResponse::Ok(Json(
             page.page(rows, |m: &MeetingPlace| (m.starts_at, m.id))
                 .into(),
@@ -98,8 +101,10 @@ impl MeetingPlacesApi {
         /// The meeting place's id.
         id: Path<Uuid>,
     ) -> Result<MeetingPlaceResponse, Failure<{ E400 | E404 }>> {
-        let found = store::find(state.db.conn(), id.0).await?;
-        let tag = etag(found.version);
+        let tx = state.db.begin_read().await?;
+        let found = store::find(&tx, id.0).await?;
+        tx.commit().await?;
+        let tag = found.etag();
         Ok(MeetingPlaceResponse::Ok(Json(Box::new(found)), tag))
     }
 
@@ -134,7 +139,7 @@ impl MeetingPlacesApi {
         )
         .await?;
         let location = format!("/api/v1/meeting-places/{}", created.id);
-        let tag = etag(created.version);
+        let tag = created.etag();
         Ok(MeetingPlaceCreatedResponse::Created(
             Json(Box::new(created)),
             location,
@@ -144,8 +149,9 @@ impl MeetingPlacesApi {
 
     /// Update a meeting place
     ///
-    /// Changes details or the status (KS and the ministry). Send `If-Match` with the ETag
-    /// you read; a stale one is refused with 412.
+    /// Changes details or the status (KS and the ministry). A larger capacity promotes from
+    /// the waiting list, in its order, the registrations it makes room for, in the same
+    /// transaction. Send `If-Match` with the ETag you read; a stale one is refused with 412.
     #[oai(
         path = "/meeting-places/:id",
         method = "patch",
@@ -165,17 +171,20 @@ impl MeetingPlacesApi {
         let caller = &auth.0;
         policy::manage_meeting_places(caller)?;
         let tx = state.db.begin_write().await?;
-        let current = store::find_row(&tx, id.0).await?;
+        // Locked, as for a registration: a capacity change and the promotions it makes are
+        // ordered with the registrations' writes.
+        let current = store::find_row_locked(&tx, id.0).await?;
         let counties = store::known_counties(&tx, &body.0).await?;
         let stored = store::fields_of(&tx, &current).await?;
         // Every field, alone and against the stored meeting place, is checked before
         // `If-Match`, so that one 422 names them all.
         let update = rules::changes(stored, body.0, &counties)?;
-        check_if_match(if_match.0.as_deref(), current.version)?;
+        let tag = store::etag_of(&tx, &current).await?;
+        check_if_match_tag(if_match.0.as_deref(), &tag, current.version)?;
         rules::may_change(&update)?;
         let updated = store::update(&tx, caller, &current, &update).await?;
         tx.commit().await?;
-        let tag = etag(updated.version);
+        let tag = updated.etag();
         Ok(MeetingPlaceResponse::Ok(Json(Box::new(updated)), tag))
     }
 }

@@ -13,6 +13,7 @@ use crate::common::optional::NotNull;
 use crate::common::stored::stored_enum;
 use crate::common::text::Text;
 use crate::http::error::ApiError;
+use crate::http::preconditions::etag;
 
 stored_enum! {
     /// How participants take part.
@@ -90,8 +91,11 @@ pub struct MeetingPlace {
     pub ends_at: DateTime<Utc>,
     /// Participants it has room for.
     pub capacity: i32,
-    /// Participants it still has room for: `capacity` less the participants registered.
+    /// Participants it still has room for: `capacity` less the participants of confirmed
+    /// registrations. While anyone waits, these places are held for the waiting list.
     pub remaining_capacity: i32,
+    /// Registrations on the waiting list (0 once the registration deadline has passed).
+    pub waitlist_length: i32,
     /// Registration closes at this instant.
     pub registration_deadline: DateTime<Utc>,
     pub status: MeetingPlaceStatus,
@@ -102,12 +106,40 @@ pub struct MeetingPlace {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether the deadline has closed a waiting list that still held registrations: what
+    /// readers see then differs from the stored version, so it is in the ETag.
+    #[oai(skip)]
+    pub list_closed: bool,
+}
+
+/// The ETag of a meeting place: its version, marked once the deadline has closed a waiting
+/// list that held registrations (its `waitlist_length` went to 0 without a write).
+pub fn meeting_place_tag(version: i32, list_closed: bool) -> String {
+    if list_closed {
+        format!("\"{version}.closed\"")
+    } else {
+        etag(version)
+    }
 }
 
 impl MeetingPlace {
-    /// The stored row and the counties it serves; an unknown stored enum value is a 500.
-    pub fn from_stored(m: meeting_place::Model, counties: Vec<String>) -> Result<Self, ApiError> {
+    pub fn etag(&self) -> String {
+        meeting_place_tag(self.version, self.list_closed)
+    }
+
+    /// The stored row, the counties it serves, the registrations it has waiting (by the
+    /// stored status) and whether the deadline has passed; an unknown stored enum value is
+    /// a 500.
+    pub fn from_stored(
+        m: meeting_place::Model,
+        counties: Vec<String>,
+        waiting: i32,
+        deadline_passed: bool,
+    ) -> Result<Self, ApiError> {
         Ok(Self {
+            // The list closes at the deadline: nobody waits any longer.
+            waitlist_length: if deadline_passed { 0 } else { waiting },
+            list_closed: deadline_passed && waiting > 0,
             organisers: organisers_from_stored(&m.organisers)?,
             format: MeetingFormat::from_stored(&m.format)?,
             status: MeetingPlaceStatus::from_stored(&m.status)?,
@@ -147,12 +179,14 @@ impl Example for MeetingPlace {
             ends_at: instant("2027-02-10T14:00:00Z"),
             capacity: 60,
             remaining_capacity: 42,
+            waitlist_length: 0,
             registration_deadline: instant("2027-02-01T22:59:59Z"),
             status: MeetingPlaceStatus::Open,
             cancellation_reason: None,
             version: 2,
             created_at: instant("2026-11-23T09:00:00Z"),
             updated_at: instant("2026-11-24T09:00:00Z"),
+            list_closed: false,
         }
     }
 }

@@ -16,8 +16,9 @@ use entity::{meeting_place, meeting_place_county};
 
 use super::model::{
     MeetingFormat, MeetingPlace, MeetingPlaceChanges, MeetingPlaceFields, MeetingPlaceStatus,
-    organisers_column,
+    meeting_place_tag, organisers_column,
 };
+use super::registrations;
 use super::rules::Update;
 use crate::audit;
 use crate::auth::Caller;
@@ -55,6 +56,31 @@ pub async fn find_row(
         .one(conn)
         .await?
         .ok_or_else(|| not_found(id))
+}
+
+/// [`find_row`], and the row locked until the transaction ends (`SELECT ... FOR UPDATE` on
+/// PostgreSQL; SQLite's write transactions are serialised already): every change of a
+/// meeting place's registrations, and of its capacity, takes this first.
+pub async fn find_row_locked(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<meeting_place::Model, ApiError> {
+    meeting_place::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// The ETag readers see for the stored meeting place now.
+pub async fn etag_of(
+    conn: &impl ConnectionTrait,
+    m: &meeting_place::Model,
+) -> Result<String, ApiError> {
+    let waiting = registrations::store::waiting_counts(conn, &[m.id]).await?;
+    let waits = waiting.get(&m.id).copied().unwrap_or(0);
+    let closed = m.registration_deadline <= Utc::now() && waits > 0;
+    Ok(meeting_place_tag(m.version, closed))
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<MeetingPlace, ApiError> {
@@ -118,10 +144,14 @@ async fn with_counties(
 ) -> Result<Vec<MeetingPlace>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let mut counties = counties_of(conn, &ids).await?;
+    let waiting = registrations::store::waiting_counts(conn, &ids).await?;
+    let now = Utc::now();
     rows.into_iter()
         .map(|m| {
             let served = counties.remove(&m.id).unwrap_or_default();
-            MeetingPlace::from_stored(m, served)
+            let waits = waiting.get(&m.id).copied().unwrap_or(0);
+            let passed = m.registration_deadline <= now;
+            MeetingPlace::from_stored(m, served, waits, passed)
         })
         .collect()
 }
@@ -275,9 +305,10 @@ pub async fn create(
     find(conn, id).await
 }
 
-/// Writes an allowed update over the version `current` was read at, audited: 412 when
-/// someone else changed the meeting place first, and 422 when the capacity would fall below
-/// the participants registered.
+/// Writes an allowed update over the version `current` was read (and locked) at, audited,
+/// and promotes from the waiting list the registrations the change makes room for: 412
+/// when someone else changed the meeting place first, and 422 when the capacity would fall
+/// below the participants of confirmed registrations.
 pub async fn update(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -321,5 +352,15 @@ pub async fn update(
         update.summary(),
     )
     .await?;
+    // A larger capacity (or a deadline moved later) lets the waiting list move.
+    let cause = if update.fields.capacity > current.capacity {
+        format!(
+            "the capacity raised from {} to {}",
+            current.capacity, update.fields.capacity
+        )
+    } else {
+        "a change of the meeting place".to_string()
+    };
+    registrations::store::promote(conn, caller, id, &cause).await?;
     find(conn, id).await
 }

@@ -74,24 +74,27 @@ async fn malformed_json_is_a_400_problem_and_changes_nothing(app: TestApp) {
 }
 db_test!(malformed_json_is_a_400_problem_and_changes_nothing);
 
-async fn a_wrong_type_or_unknown_field_is_a_400_problem(app: TestApp) {
-    for body in [
-        json!({"website": 42}),
-        json!({"name": true}),
-        json!({"name": "a\u{0}b"}),
-        json!({"webside": "https://x.no"}),
-        json!([1, 2]),
+async fn a_wrong_type_or_unknown_field_is_a_422_naming_it_and_nul_a_400(app: TestApp) {
+    for (body, status, field) in [
+        (json!({"website": 42}), 422, "website"),
+        (json!({"name": true}), 422, "name"),
+        (json!({"webside": "https://x.no"}), 422, "webside"),
+        (json!([1, 2]), 422, "body"),
+        (json!({"name": "a\u{0}b"}), 400, "name"),
     ] {
-        app.call(Method::PATCH, "/api/v1/municipalities/0301")
+        let reply = app
+            .call(Method::PATCH, "/api/v1/municipalities/0301")
             .bearer(&app.ks())
             .header("if-match", "\"1\"")
             .json(body)
             .send()
-            .await
-            .expect(400);
+            .await;
+        reply.expect(status);
+        assert_eq!(reply.invalid_fields(), [field]);
     }
+    assert_eq!(app.count("audit_entries").await, 0);
 }
-db_test!(a_wrong_type_or_unknown_field_is_a_400_problem);
+db_test!(a_wrong_type_or_unknown_field_is_a_422_naming_it_and_nul_a_400);
 
 async fn a_wrong_content_type_is_a_415_problem(app: TestApp) {
     app.call(Method::PATCH, "/api/v1/municipalities/0301")

@@ -10,6 +10,7 @@ mod counties;
 mod coverage;
 mod edge;
 mod errors;
+mod field_errors;
 mod grants;
 mod hostile;
 mod hostile_suite;

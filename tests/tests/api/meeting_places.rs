@@ -4,10 +4,13 @@ use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 use poem::http::Method;
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::helpers::{self, audits, etag, id_of, in_days, municipality_numbers, post, scalar};
+use crate::helpers::{
+    self, audit_actions, audits, etag, id_of, in_days, municipality_numbers, post, scalar,
+};
 use crate::support::{Reply, TestApp};
 
 const STATUSES: [&str; 5] = ["planned", "open", "closed", "cancelled", "completed"];
@@ -284,19 +287,22 @@ async fn invalid_meeting_places_are_refused_per_field_and_nothing_is_stored(app:
     // Wrong types, unknown enum values and unknown fields are malformed: 400.
     for (field, value) in [
         ("capacity", json!("20")),
-        ("capacity", json!(2.5)),
         ("starts_at", json!("tomorrow")),
         ("format", json!("boat")),
-        ("organisers", json!(["nav"])),
+        ("organisers[0]", json!(["nav"])),
         ("counties", json!("03")),
         ("title", json!(42)),
         ("status", json!("postponed")),
         ("colour", json!("red")),
     ] {
         let mut body = new_place();
-        body[field] = value;
-        post(body).await.expect(400);
+        body[field.trim_end_matches("[0]")] = value;
+        assert_eq!(post(body).await.expect(422).invalid_fields(), [field]);
     }
+    // A number no integer holds is refused at the edge, named the same way.
+    let mut body = new_place();
+    body["capacity"] = json!(2.5);
+    assert_eq!(post(body).await.expect(400).invalid_fields(), ["capacity"]);
     assert_eq!(app.count("meeting_places").await, 0);
     assert_eq!(app.count("meeting_place_counties").await, 0);
     assert_eq!(app.count("audit_entries").await, 0);
@@ -420,7 +426,7 @@ async fn meeting_place_changes_need_a_current_if_match_and_valid_fields(app: Tes
         json!({"status": "reopened"}),
     )
     .await
-    .expect(400);
+    .expect(422);
     let read = app.get(&format!("/api/v1/meeting-places/{id}")).await;
     assert_eq!(read.body["title"], "Nytt navn");
     assert_eq!(read.body["version"], 2);
@@ -673,7 +679,13 @@ async fn only_a_municipality_registers_and_bad_registrations_change_nothing(app:
     ] {
         let mut body = registration(1);
         body[field] = value;
-        register(&app, &id, "0301", body, None).await.expect(400);
+        assert_eq!(
+            register(&app, &id, "0301", body, None)
+                .await
+                .expect(422)
+                .invalid_fields(),
+            [field]
+        );
     }
     assert_eq!(app.count("meeting_place_registrations").await, 0);
     assert_eq!(remaining(&app, &id).await, 20);
@@ -1118,3 +1130,924 @@ async fn the_calendar_feed_is_rfc_5545_with_stable_uids_and_cancelled_events(app
     app.get("/meeting-places.ics?county=99").await.expect(422);
 }
 db_test!(the_calendar_feed_is_rfc_5545_with_stable_uids_and_cancelled_events);
+
+// Waiting lists.
+
+/// A registration that asks to wait when it does not fit.
+fn waiting(participants: i32) -> Value {
+    let mut body = registration(participants);
+    body["waitlist"] = json!(true);
+    body
+}
+
+/// A registration as `token` reads it.
+async fn read_registration(app: &TestApp, token: &str, path: &str) -> Reply {
+    app.call(Method::GET, path).bearer(token).send().await
+}
+
+/// The status and position of a registration as its municipality reads it.
+async fn standing(app: &TestApp, municipality: &str, path: &str) -> (String, Value) {
+    let reply = read_registration(app, &app.municipality(municipality), path).await;
+    reply.expect(200);
+    (
+        reply.body["status"].as_str().unwrap().to_string(),
+        reply.body["position"].clone(),
+    )
+}
+
+/// Cancels a registration as its municipality, with the version it has now.
+async fn cancel_registration(app: &TestApp, municipality: &str, path: &str) -> Reply {
+    let token = app.municipality(municipality);
+    let tag = etag(app, Some(&token), path).await;
+    app.call(Method::DELETE, path)
+        .bearer(&token)
+        .if_match(Some(&tag))
+        .send()
+        .await
+}
+
+/// Changes a registration as its municipality, with the version it has now.
+async fn change_registration(app: &TestApp, municipality: &str, path: &str, body: Value) -> Reply {
+    let token = app.municipality(municipality);
+    let tag = etag(app, Some(&token), path).await;
+    app.call(Method::PATCH, path)
+        .bearer(&token)
+        .if_match(Some(&tag))
+        .json(body)
+        .send()
+        .await
+}
+
+/// One row of `meeting_place_registration_events`.
+#[derive(Debug, Clone)]
+struct Event {
+    sequence: i32,
+    registration: uuid::Uuid,
+    municipality: String,
+    kind: String,
+    participants: i32,
+}
+
+/// Every registration event stored, in the order of their numbers.
+async fn events(app: &TestApp) -> Vec<Event> {
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT \"sequence\", registration_id, municipality_number, kind, participants \
+             FROM meeting_place_registration_events ORDER BY \"sequence\"",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| Event {
+            sequence: r.try_get("", "sequence").unwrap(),
+            registration: r.try_get("", "registration_id").unwrap(),
+            municipality: r.try_get("", "municipality_number").unwrap(),
+            kind: r.try_get("", "kind").unwrap(),
+            participants: r.try_get("", "participants").unwrap(),
+        })
+        .collect()
+}
+
+fn kinds(registration: &Value) -> Vec<String> {
+    registration["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The municipalities of the registrations KS lists with `?status=`.
+async fn listed_with_status(app: &TestApp, id: &str, status: &str) -> Vec<String> {
+    let reply = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/meeting-places/{id}/registrations?status={status}"),
+        )
+        .bearer(&app.ks())
+        .send()
+        .await;
+    reply.expect(200);
+    helpers::field(&reply, "municipality_number")
+}
+
+async fn place_counts(app: &TestApp, id: &str) -> (i64, i64) {
+    let place = app.get(&format!("/api/v1/meeting-places/{id}")).await;
+    place.expect(200);
+    (
+        place.body["remaining_capacity"].as_i64().unwrap(),
+        place.body["waitlist_length"].as_i64().unwrap(),
+    )
+}
+
+async fn a_registration_that_does_not_fit_waits_and_a_cancellation_promotes_it(app: TestApp) {
+    let id = open_place(&app, 4).await;
+    let oslo = register(&app, &id, "0301", waiting(3), None).await;
+    oslo.expect(201);
+    assert_eq!(oslo.body["status"], "confirmed");
+    assert!(oslo.body["position"].is_null());
+    assert_eq!(kinds(&oslo.body), ["registered"]);
+    let oslo_path = registration_path(&id, &oslo.body);
+
+    let bergen = register(&app, &id, "4601", waiting(2), None).await;
+    bergen.expect(201);
+    assert_eq!(bergen.body["status"], "waitlisted");
+    assert_eq!(bergen.body["position"], 1);
+    assert_eq!(bergen.header("etag"), Some("\"1\""));
+    let bergen_path = registration_path(&id, &bergen.body);
+    assert_eq!(bergen.header("location"), Some(bergen_path.as_str()));
+    assert_eq!(kinds(&bergen.body), ["waitlisted"]);
+    assert_eq!(place_counts(&app, &id).await, (1, 1));
+
+    // One place is free, but it is held for the waiting list: without the flag, 409.
+    let refused = register(&app, &id, "1103", registration(1), None).await;
+    refused.expect(409);
+    assert_eq!(refused.body["remaining_capacity"], 1);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("waiting list"),
+        "{}",
+        refused.text
+    );
+    // With it, the registration joins the end of the list, though it would fit.
+    let stavanger = register(&app, &id, "1103", waiting(1), None).await;
+    stavanger.expect(201);
+    assert_eq!(stavanger.body["status"], "waitlisted");
+    assert_eq!(stavanger.body["position"], 2);
+    let stavanger_path = registration_path(&id, &stavanger.body);
+    assert_eq!(app.count("meeting_place_registrations").await, 3);
+    assert_eq!(place_counts(&app, &id).await, (1, 2));
+    assert_eq!(
+        stored_participants(&app).await,
+        6,
+        "waitlisted participants are stored"
+    );
+
+    assert_eq!(
+        listed_with_status(&app, &id, "waitlisted").await,
+        ["4601", "1103"]
+    );
+    assert!(
+        listed_with_status(&app, &id, "not_admitted")
+            .await
+            .is_empty()
+    );
+    app.call(
+        Method::GET,
+        &format!("/api/v1/meeting-places/{id}/registrations?status=waiting"),
+    )
+    .bearer(&app.ks())
+    .send()
+    .await
+    .expect(400);
+
+    cancel_registration(&app, "0301", &oslo_path)
+        .await
+        .expect(204);
+    // Three places freed: the first in line (2) and the next (1) are in, in that order.
+    let bergen = read_registration(&app, &app.municipality("4601"), &bergen_path).await;
+    bergen.expect(200);
+    assert_eq!(bergen.body["status"], "confirmed");
+    assert!(bergen.body["position"].is_null());
+    assert_eq!(bergen.header("etag"), Some("\"2\""));
+    assert_eq!(kinds(&bergen.body), ["waitlisted", "promoted"]);
+    assert_eq!(bergen.body["history"][1]["status"], "confirmed");
+    assert_eq!(
+        standing(&app, "1103", &stavanger_path).await,
+        ("confirmed".to_string(), Value::Null)
+    );
+    assert_eq!(place_counts(&app, &id).await, (1, 0));
+    let reserved = scalar(
+        &app,
+        "SELECT CAST(reserved AS BIGINT) AS n FROM meeting_places",
+    )
+    .await;
+    assert_eq!(reserved, 3);
+
+    // The audit log names the promotion, made by the municipality whose cancellation freed
+    // the places.
+    let bergen_id = id_of(&bergen.body);
+    assert_eq!(
+        audit_actions(&app, "meeting_place_registration", &bergen_id).await,
+        ["promote", "create"]
+    );
+    let log = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/audit?resource_id={bergen_id}"),
+        )
+        .bearer(&app.ks())
+        .send()
+        .await;
+    let promotion = &log.body["items"][0];
+    assert_eq!(promotion["actor_sub"], "staff-0301");
+    assert_eq!(promotion["actor_role"], "municipality");
+    let summary = promotion["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("4601") && summary.contains("cancellation of 0301"),
+        "{summary}"
+    );
+    // The promotions come right after the cancellation, first in line first.
+    let happened: Vec<(i32, String, String)> = events(&app)
+        .await
+        .into_iter()
+        .map(|e| (e.sequence, e.kind, e.municipality))
+        .collect();
+    let expected = [
+        (1, "registered", "0301"),
+        (2, "waitlisted", "4601"),
+        (3, "waitlisted", "1103"),
+        (4, "cancelled", "0301"),
+        (5, "promoted", "4601"),
+        (6, "promoted", "1103"),
+    ]
+    .map(|(n, kind, m)| (n, kind.to_string(), m.to_string()));
+    assert_eq!(happened, expected);
+}
+db_test!(a_registration_that_does_not_fit_waits_and_a_cancellation_promotes_it);
+
+async fn the_first_in_line_that_needs_more_than_is_free_waits_and_those_behind_it_wait_too(
+    app: TestApp,
+) {
+    let id = open_place(&app, 3).await;
+    let oslo = register(&app, &id, "0301", waiting(3), None).await;
+    let oslo_path = registration_path(&id, &oslo.body);
+    let bergen = register(&app, &id, "4601", waiting(3), None).await;
+    let bergen_path = registration_path(&id, &bergen.body);
+    let stavanger = register(&app, &id, "1103", waiting(1), None).await;
+    let stavanger_path = registration_path(&id, &stavanger.body);
+    assert_eq!(stavanger.body["position"], 2);
+
+    // Two places free up; the first in line needs three, so nobody is promoted: the one
+    // behind it that needs one place waits too (strict order).
+    let fewer = change_registration(&app, "0301", &oslo_path, json!({"participants": 1})).await;
+    fewer.expect(200);
+    assert_eq!(fewer.body["status"], "confirmed");
+    assert_eq!(place_counts(&app, &id).await, (2, 2));
+    assert_eq!(
+        standing(&app, "4601", &bergen_path).await,
+        ("waitlisted".to_string(), json!(1))
+    );
+    assert_eq!(
+        standing(&app, "1103", &stavanger_path).await,
+        ("waitlisted".to_string(), json!(2))
+    );
+    // A confirmed registration may not take the places held for the list either.
+    let grow = change_registration(&app, "0301", &oslo_path, json!({"participants": 2})).await;
+    grow.expect(409);
+    assert_eq!(grow.body["remaining_capacity"], 2);
+    assert_eq!(
+        audit_actions(&app, "meeting_place_registration", &id_of(&oslo.body)).await,
+        ["update", "create"]
+    );
+
+    // The first in line leaves: the next one fits and is promoted in the same request.
+    cancel_registration(&app, "4601", &bergen_path)
+        .await
+        .expect(204);
+    assert_eq!(
+        standing(&app, "1103", &stavanger_path).await,
+        ("confirmed".to_string(), Value::Null)
+    );
+    assert_eq!(place_counts(&app, &id).await, (1, 0));
+    let log = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/audit?resource_id={}", id_of(&stavanger.body)),
+        )
+        .bearer(&app.ks())
+        .send()
+        .await;
+    assert_eq!(log.body["items"][0]["action"], "promote");
+    assert_eq!(log.body["items"][0]["actor_sub"], "staff-4601");
+    // A waitlisted registration's cancellation gave back no places.
+    let reserved = scalar(
+        &app,
+        "SELECT CAST(reserved AS BIGINT) AS n FROM meeting_places",
+    )
+    .await;
+    assert_eq!(reserved, 2);
+}
+db_test!(the_first_in_line_that_needs_more_than_is_free_waits_and_those_behind_it_wait_too);
+
+async fn a_larger_capacity_and_fewer_waiting_participants_promote_in_the_same_write(app: TestApp) {
+    let id = open_place(&app, 2).await;
+    register(&app, &id, "0301", waiting(2), None)
+        .await
+        .expect(201);
+    let bergen = register(&app, &id, "4601", waiting(3), None).await;
+    let bergen_path = registration_path(&id, &bergen.body);
+    let stavanger = register(&app, &id, "1103", waiting(2), None).await;
+    let stavanger_path = registration_path(&id, &stavanger.body);
+
+    // KS raises the capacity to 5: the first in line (3) is promoted in the PATCH itself.
+    let raised = ks_patch(&app, &id, json!({"capacity": 5})).await;
+    raised.expect(200);
+    assert_eq!(raised.body["remaining_capacity"], 0);
+    assert_eq!(raised.body["waitlist_length"], 1);
+    assert_eq!(
+        raised.header("etag").unwrap(),
+        format!("\"{}\"", raised.body["version"])
+    );
+    assert_eq!(
+        standing(&app, "4601", &bergen_path).await,
+        ("confirmed".to_string(), Value::Null)
+    );
+    let log = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/audit?resource_id={}", id_of(&bergen.body)),
+        )
+        .bearer(&app.ks())
+        .send()
+        .await;
+    assert_eq!(log.body["items"][0]["action"], "promote");
+    assert_eq!(log.body["items"][0]["actor_sub"], "ks-kari");
+    assert!(
+        log.body["items"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("capacity raised from 2 to 5")
+    );
+
+    // One more place: the waiting registration of two lowers itself to one and fits.
+    ks_patch(&app, &id, json!({"capacity": 6}))
+        .await
+        .expect(200);
+    assert_eq!(place_counts(&app, &id).await, (1, 1));
+    let fewer =
+        change_registration(&app, "1103", &stavanger_path, json!({"participants": 1})).await;
+    fewer.expect(200);
+    assert_eq!(fewer.body["status"], "confirmed");
+    assert_eq!(fewer.body["participants"], 1);
+    assert_eq!(kinds(&fewer.body), ["waitlisted", "changed", "promoted"]);
+    assert_eq!(place_counts(&app, &id).await, (0, 0));
+    // The capacity cannot fall below the confirmed participants.
+    let below = ks_patch(&app, &id, json!({"capacity": 5})).await;
+    below.expect(422);
+    assert_eq!(below.invalid_fields(), ["capacity"]);
+}
+db_test!(a_larger_capacity_and_fewer_waiting_participants_promote_in_the_same_write);
+
+async fn a_waitlisted_registration_changes_and_cancels_but_does_not_grow(app: TestApp) {
+    let id = open_place(&app, 2).await;
+    register(&app, &id, "0301", waiting(2), None)
+        .await
+        .expect(201);
+    let bergen = register(&app, &id, "4601", waiting(2), None).await;
+    let bergen_path = registration_path(&id, &bergen.body);
+    let stavanger = register(&app, &id, "1103", waiting(1), None).await;
+    let stavanger_path = registration_path(&id, &stavanger.body);
+
+    let contact = change_registration(
+        &app,
+        "4601",
+        &bergen_path,
+        json!({"contact_name": "Ola Nordmann"}),
+    )
+    .await;
+    contact.expect(200);
+    assert_eq!(contact.body["status"], "waitlisted");
+    assert_eq!(contact.body["position"], 1);
+    assert_eq!(contact.body["contact_name"], "Ola Nordmann");
+    assert_eq!(contact.header("etag"), Some("\"2\""));
+
+    let more = change_registration(&app, "4601", &bergen_path, json!({"participants": 3})).await;
+    more.expect(409);
+    assert!(more.body.get("remaining_capacity").is_none());
+    let stored = read_registration(&app, &app.municipality("4601"), &bergen_path).await;
+    assert_eq!(stored.body["participants"], 2);
+    assert_eq!(stored.header("etag"), Some("\"2\""));
+
+    // Fewer participants keep the position; nothing is free, so nobody moves.
+    let fewer = change_registration(&app, "4601", &bergen_path, json!({"participants": 1})).await;
+    fewer.expect(200);
+    assert_eq!(fewer.body["status"], "waitlisted");
+    assert_eq!(fewer.body["position"], 1);
+
+    // Cancelling the first in line moves the one behind it up.
+    cancel_registration(&app, "4601", &bergen_path)
+        .await
+        .expect(204);
+    assert_eq!(
+        standing(&app, "1103", &stavanger_path).await,
+        ("waitlisted".to_string(), json!(1))
+    );
+    read_registration(&app, &app.municipality("4601"), &bergen_path)
+        .await
+        .expect(404);
+    assert_eq!(app.count("meeting_place_registrations").await, 2);
+    assert_eq!(place_counts(&app, &id).await, (0, 1));
+    // The cancelled registration's events stay with the meeting place; the refused growth
+    // left none.
+    let kept: Vec<String> = events(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.municipality == "4601")
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kept, ["waitlisted", "changed", "changed", "cancelled"]);
+}
+db_test!(a_waitlisted_registration_changes_and_cancels_but_does_not_grow);
+
+async fn the_waiting_list_closes_at_the_deadline_and_those_still_waiting_are_not_admitted(
+    app: TestApp,
+) {
+    let id = open_place(&app, 2).await;
+    register(&app, &id, "0301", waiting(2), None)
+        .await
+        .expect(201);
+    let bergen = register(&app, &id, "4601", waiting(1), None).await;
+    let bergen_path = registration_path(&id, &bergen.body);
+    let bergen_token = app.municipality("4601");
+    let deadline = Utc::now() - Duration::minutes(1);
+    let moved = ks_patch(
+        &app,
+        &id,
+        json!({"registration_deadline": deadline.to_rfc3339()}),
+    )
+    .await;
+    moved.expect(200);
+    assert_eq!(moved.body["waitlist_length"], 0);
+    let version = moved.body["version"].as_i64().unwrap();
+    // What readers see changed without a write, and so did the ETags: a copy from before
+    // the deadline is not revalidated as current.
+    let place_path = format!("/api/v1/meeting-places/{id}");
+    assert_eq!(
+        moved.header("etag").unwrap(),
+        format!("\"{version}.closed\"")
+    );
+    let fresh = app
+        .call(Method::GET, &place_path)
+        .header("if-none-match", &format!("\"{version}\""))
+        .send()
+        .await;
+    fresh.expect(200);
+    assert_eq!(fresh.body["waitlist_length"], 0);
+    let same = app
+        .call(Method::GET, &place_path)
+        .header("if-none-match", &format!("\"{version}.closed\""))
+        .send()
+        .await;
+    assert_eq!(same.status, 304);
+    let old_copy = app
+        .call(Method::GET, &bergen_path)
+        .bearer(&bergen_token)
+        .header("if-none-match", "\"1\"")
+        .send()
+        .await;
+    old_copy.expect(200);
+    assert_eq!(old_copy.header("etag"), Some("\"1.closed\""));
+    let stale = app
+        .call(Method::DELETE, &bergen_path)
+        .bearer(&bergen_token)
+        .if_match(Some("\"1\""))
+        .send()
+        .await;
+    stale.expect(412);
+
+    // The single read, the list and the counts agree.
+    let late = read_registration(&app, &app.municipality("4601"), &bergen_path).await;
+    late.expect(200);
+    assert_eq!(late.body["status"], "not_admitted");
+    assert!(late.body["position"].is_null());
+    assert_eq!(kinds(&late.body), ["waitlisted", "not_admitted"]);
+    let closed_at = late.body["history"][1]["occurred_at"].as_str().unwrap();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(closed_at)
+            .unwrap()
+            .timestamp(),
+        deadline.timestamp()
+    );
+    let list = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/meeting-places/{id}/registrations"),
+        )
+        .bearer(&app.ks())
+        .send()
+        .await;
+    list.expect(200);
+    let statuses: Vec<&str> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["confirmed", "not_admitted"]);
+    assert_eq!(
+        listed_with_status(&app, &id, "not_admitted").await,
+        ["4601"]
+    );
+    assert!(listed_with_status(&app, &id, "waitlisted").await.is_empty());
+    assert_eq!(listed_with_status(&app, &id, "confirmed").await, ["0301"]);
+    assert_eq!(place_counts(&app, &id).await, (0, 0));
+    let listed = app.get("/api/v1/meeting-places").await;
+    assert_eq!(listed.body["items"][0]["waitlist_length"], 0);
+
+    // Nothing moves once the list is closed: no cancellation, no promotion.
+    let refused = cancel_registration(&app, "4601", &bergen_path).await;
+    refused.expect(422);
+    assert_eq!(refused.invalid_fields(), ["id"]);
+    ks_patch(&app, &id, json!({"capacity": 3}))
+        .await
+        .expect(200);
+    assert_eq!(
+        standing(&app, "4601", &bergen_path).await,
+        ("not_admitted".to_string(), Value::Null)
+    );
+    assert_eq!(place_counts(&app, &id).await, (1, 0));
+    let joining = register(&app, &id, "1103", waiting(1), None).await;
+    joining.expect(422);
+    assert_eq!(app.count("meeting_place_registrations").await, 2);
+
+    // A deadline moved later reopens the list in its order, and the room is used at once.
+    ks_patch(&app, &id, json!({"registration_deadline": in_days(10)}))
+        .await
+        .expect(200);
+    let back = read_registration(&app, &app.municipality("4601"), &bergen_path).await;
+    assert_eq!(back.body["status"], "confirmed");
+    assert_eq!(kinds(&back.body), ["waitlisted", "promoted"]);
+}
+db_test!(the_waiting_list_closes_at_the_deadline_and_those_still_waiting_are_not_admitted);
+
+async fn a_waitlisted_registration_is_private_and_a_bad_waitlist_flag_stores_nothing(app: TestApp) {
+    let id = open_place(&app, 1).await;
+    register(&app, &id, "0301", waiting(1), None)
+        .await
+        .expect(201);
+    let bergen = register(&app, &id, "4601", waiting(1), None).await;
+    bergen.expect(201);
+    let path = registration_path(&id, &bergen.body);
+    let other = app.municipality("1103");
+    read_registration(&app, &other, &path).await.expect(404);
+    app.call(Method::PATCH, &path)
+        .bearer(&other)
+        .if_match(Some("\"1\""))
+        .json(json!({"participants": 1}))
+        .send()
+        .await
+        .expect(404);
+    app.call(Method::DELETE, &path)
+        .bearer(&other)
+        .if_match(Some("\"1\""))
+        .send()
+        .await
+        .expect(404);
+    let list = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/meeting-places/{id}/registrations"),
+        )
+        .bearer(&other)
+        .send()
+        .await;
+    list.expect(200);
+    assert!(list.body["items"].as_array().unwrap().is_empty());
+    app.get(&path).await.expect(401);
+    for token in [app.ks(), app.kmd()] {
+        let seen = read_registration(&app, &token, &path).await;
+        seen.expect(200);
+        assert_eq!(seen.body["status"], "waitlisted");
+        assert_eq!(seen.body["position"], 1);
+    }
+
+    let before = app.count("meeting_place_registrations").await;
+    let events = app.count("meeting_place_registration_events").await;
+    let registrations = format!("/api/v1/meeting-places/{id}/registrations");
+    for flag in [json!("yes"), Value::Null, json!(1)] {
+        let mut body = registration(1);
+        body["waitlist"] = flag;
+        let refused = register(&app, &id, "1103", body, None).await;
+        refused.expect(400);
+    }
+    for token in [app.ks(), app.kmd()] {
+        post(&app, &token, &registrations, None, waiting(1))
+            .await
+            .expect(403);
+    }
+    app.call(Method::POST, &registrations)
+        .json(waiting(1))
+        .send()
+        .await
+        .expect(401);
+    assert_eq!(app.count("meeting_place_registrations").await, before);
+    assert_eq!(app.count("meeting_place_registration_events").await, events);
+    assert_eq!(place_counts(&app, &id).await, (0, 1));
+}
+db_test!(a_waitlisted_registration_is_private_and_a_bad_waitlist_flag_stores_nothing);
+
+/// The confirmed participants and the meeting place's `reserved`, read in one statement
+/// (one snapshot on both databases).
+async fn confirmed_and_reserved(app: &TestApp) -> (i64, i64) {
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT CAST(COALESCE((SELECT SUM(participants) FROM meeting_place_registrations \
+             WHERE status = 'confirmed'), 0) AS BIGINT) AS confirmed, \
+             CAST((SELECT reserved FROM meeting_places) AS BIGINT) AS reserved",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        row.try_get("", "confirmed").unwrap(),
+        row.try_get("", "reserved").unwrap(),
+    )
+}
+
+/// Reads the confirmed participants until `done`, answering the most seen and the number
+/// of reads; every read must find `reserved` equal to them.
+async fn watch_confirmed(app: &TestApp, done: &std::sync::atomic::AtomicBool) -> (i64, usize) {
+    let (mut most, mut reads) = (0, 0);
+    loop {
+        let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+        let (confirmed, reserved) = confirmed_and_reserved(app).await;
+        assert_eq!(confirmed, reserved, "read {reads}");
+        most = most.max(confirmed);
+        reads += 1;
+        if finished {
+            return (most, reads);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+/// A serial replay of the joins and cancellations, in the order given, by the waiting
+/// list's rules written out here on their own: a join is confirmed when it fits and nobody
+/// waits, else it waits at the end; places freed go to the first in line while it fits.
+#[derive(Default)]
+struct Replay {
+    free: i32,
+    confirmed: HashMap<uuid::Uuid, i32>,
+    queue: Vec<(uuid::Uuid, i32)>,
+    /// The events the replay expects: kind and registration.
+    events: Vec<(String, uuid::Uuid)>,
+}
+
+impl Replay {
+    /// Joins, answering the position it waits at (`None`: confirmed).
+    fn join(&mut self, id: uuid::Uuid, participants: i32) -> Option<usize> {
+        if self.queue.is_empty() && participants <= self.free {
+            self.free -= participants;
+            self.confirmed.insert(id, participants);
+            self.events.push(("registered".into(), id));
+            None
+        } else {
+            self.queue.push((id, participants));
+            self.events.push(("waitlisted".into(), id));
+            Some(self.queue.len())
+        }
+    }
+
+    fn cancel(&mut self, id: uuid::Uuid) {
+        self.events.push(("cancelled".into(), id));
+        if let Some(participants) = self.confirmed.remove(&id) {
+            self.free += participants;
+        } else {
+            self.queue.retain(|(waiting, _)| *waiting != id);
+        }
+        while let Some(&(first, participants)) = self.queue.first() {
+            if participants > self.free {
+                break;
+            }
+            self.queue.remove(0);
+            self.free -= participants;
+            self.confirmed.insert(first, participants);
+            self.events.push(("promoted".into(), first));
+        }
+    }
+}
+
+async fn fifty_waitlisted_registrations_and_fifteen_cancellations_never_overbook_and_promote_in_order(
+    app: TestApp,
+) {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let id = open_place(&app, 20).await;
+    let numbers = municipality_numbers(&app, 50).await;
+    assert_eq!(numbers.len(), 50);
+    let asks: Vec<i32> = (0..50).map(|i| 1 + i % 3).collect();
+
+    // 50 registrations at once, all asking to wait when they do not fit.
+    let done = AtomicBool::new(false);
+    let attempts = numbers
+        .iter()
+        .zip(&asks)
+        .map(|(number, &n)| register(&app, &id, number, waiting(n), None));
+    let registering = async {
+        let replies = futures::future::join_all(attempts).await;
+        done.store(true, Ordering::SeqCst);
+        replies
+    };
+    let (replies, (most_registering, reads_registering)) =
+        futures::join!(registering, watch_confirmed(&app, &done));
+    let mut created = HashMap::new();
+    for (reply, &n) in replies.iter().zip(&asks) {
+        reply.expect(201);
+        let registration = uuid::Uuid::parse_str(&id_of(&reply.body)).unwrap();
+        created.insert(registration, (n, reply.body.clone()));
+    }
+    let confirmed_first = replies
+        .iter()
+        .filter(|r| r.body["status"] == "confirmed")
+        .count();
+
+    // 15 cancellations at once, each of a registration confirmed when it is picked.
+    let done = AtomicBool::new(false);
+    let picked = Mutex::new(std::collections::HashSet::new());
+    let registrations = format!("/api/v1/meeting-places/{id}/registrations?limit=200");
+    let cancel_one = || async {
+        for _ in 0..1000 {
+            let list = app
+                .call(Method::GET, &registrations)
+                .bearer(&app.ks())
+                .send()
+                .await;
+            list.expect(200);
+            let pick =
+                list.body["items"].as_array().unwrap().iter().find(|r| {
+                    r["status"] == "confirmed" && picked.lock().unwrap().insert(id_of(r))
+                });
+            let Some(pick) = pick.cloned() else {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                continue;
+            };
+            let number = pick["municipality_number"].as_str().unwrap();
+            let reply = app
+                .call(Method::DELETE, &registration_path(&id, &pick))
+                .bearer(&app.municipality(number))
+                .if_match(Some(&format!("\"{}\"", pick["version"])))
+                .send()
+                .await;
+            reply.expect(204);
+            return;
+        }
+        panic!("no confirmed registration to cancel");
+    };
+    let cancelling = async {
+        futures::future::join_all((0..15).map(|_| cancel_one())).await;
+        done.store(true, Ordering::SeqCst);
+    };
+    let ((), (most_cancelling, reads_cancelling)) =
+        futures::join!(cancelling, watch_confirmed(&app, &done));
+    assert!(most_registering <= 20, "overbooked: {most_registering}");
+    assert!(most_cancelling <= 20, "overbooked: {most_cancelling}");
+
+    // The events are numbered 1, 2, 3, ... in the order the writes committed.
+    let happened = events(&app).await;
+    let numbered: Vec<i32> = happened.iter().map(|e| e.sequence).collect();
+    assert_eq!(numbered, (1..=happened.len() as i32).collect::<Vec<_>>());
+
+    // Replayed serially in that order, the joins and cancellations give the same events
+    // (every placement and every promotion, in the same order), the same answers, and
+    // the same final state.
+    let mut replay = Replay {
+        free: 20,
+        ..Replay::default()
+    };
+    let mut holding = HashMap::new();
+    for e in &happened {
+        match e.kind.as_str() {
+            "registered" | "waitlisted" => {
+                let (asked, reply) = &created[&e.registration];
+                assert_eq!(*asked, e.participants);
+                let position = replay.join(e.registration, e.participants);
+                let expected = position.map_or(Value::Null, |p| json!(p));
+                assert_eq!(reply["position"], expected, "{reply}");
+            }
+            "cancelled" => replay.cancel(e.registration),
+            "promoted" => {}
+            other => panic!("unexpected event {other}"),
+        }
+        // In commit order, too, the confirmed places never exceed the capacity.
+        match e.kind.as_str() {
+            "registered" | "promoted" => {
+                holding.insert(e.registration, e.participants);
+            }
+            "cancelled" => {
+                holding.remove(&e.registration);
+            }
+            _ => {}
+        }
+        let held: i32 = holding.values().sum();
+        assert!(held <= 20, "{held} confirmed after event {}", e.sequence);
+    }
+    let actual: Vec<(String, uuid::Uuid)> = happened
+        .iter()
+        .map(|e| (e.kind.clone(), e.registration))
+        .collect();
+    assert_eq!(actual, replay.events);
+
+    // Every promotion took the first in line: the joins of those promoted come in the
+    // order they were promoted.
+    let joined: HashMap<uuid::Uuid, i32> = happened
+        .iter()
+        .filter(|e| e.kind == "waitlisted")
+        .map(|e| (e.registration, e.sequence))
+        .collect();
+    let promoted: Vec<i32> = happened
+        .iter()
+        .filter(|e| e.kind == "promoted")
+        .map(|e| joined[&e.registration])
+        .collect();
+    assert!(promoted.windows(2).all(|w| w[0] < w[1]), "{promoted:?}");
+    assert!(!promoted.is_empty());
+
+    // The stored state is the replay's.
+    let list = app
+        .call(Method::GET, &registrations)
+        .bearer(&app.ks())
+        .send()
+        .await;
+    list.expect(200);
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 35);
+    for item in items {
+        let registration = uuid::Uuid::parse_str(&id_of(item)).unwrap();
+        match replay.queue.iter().position(|(w, _)| *w == registration) {
+            Some(at) => {
+                assert_eq!(item["status"], "waitlisted");
+                assert_eq!(item["position"], at + 1);
+            }
+            None => {
+                assert!(replay.confirmed.contains_key(&registration));
+                assert_eq!(item["status"], "confirmed");
+                assert!(item["position"].is_null());
+            }
+        }
+    }
+    let (confirmed, reserved) = confirmed_and_reserved(&app).await;
+    assert_eq!(confirmed, i64::from(20 - replay.free));
+    assert_eq!(reserved, confirmed);
+    assert_eq!(
+        place_counts(&app, &id).await,
+        (i64::from(replay.free), replay.queue.len() as i64)
+    );
+    let promote_entries = scalar(
+        &app,
+        "SELECT COUNT(*) AS n FROM audit_entries WHERE action = 'promote'",
+    )
+    .await;
+    assert_eq!(promote_entries, promoted.len() as i64);
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_entries WHERE action = 'delete' \
+             AND resource_type = 'meeting_place_registration'",
+        )
+        .await,
+        15
+    );
+    eprintln!(
+        "waiting list on {:?}: {confirmed_first} confirmed of 50 at first, {} promoted by 15 \
+         cancellations, {} still waiting, {confirmed} confirmed at the end; most confirmed \
+         seen {most_registering}/{most_cancelling} over {reads_registering}+{reads_cancelling} \
+         reads",
+        app.db.get_database_backend(),
+        promoted.len(),
+        replay.queue.len(),
+    );
+}
+db_test!(
+    fifty_waitlisted_registrations_and_fifteen_cancellations_never_overbook_and_promote_in_order
+);
+
+async fn a_retried_waitlisted_registration_replays_its_first_answer_and_joins_once(app: TestApp) {
+    let id = open_place(&app, 1).await;
+    let oslo = register(&app, &id, "0301", waiting(1), None).await;
+    let first = register(&app, &id, "4601", waiting(1), Some("bergen-1")).await;
+    first.expect(201);
+    assert_eq!(first.body["status"], "waitlisted");
+    cancel_registration(&app, "0301", &registration_path(&id, &oslo.body))
+        .await
+        .expect(204);
+    // The retry answers what the first request did; the registration itself moved on.
+    let retry = register(&app, &id, "4601", waiting(1), Some("bergen-1")).await;
+    retry.expect(201);
+    assert_eq!(retry.body, first.body);
+    let path = registration_path(&id, &first.body);
+    assert_eq!(
+        standing(&app, "4601", &path).await,
+        ("confirmed".to_string(), Value::Null)
+    );
+    assert_eq!(app.count("meeting_place_registrations").await, 1);
+    let joins = events(&app)
+        .await
+        .iter()
+        .filter(|e| e.municipality == "4601" && e.kind == "waitlisted")
+        .count();
+    assert_eq!(joins, 1);
+    let mut other = waiting(1);
+    other["participants"] = json!(2);
+    register(&app, &id, "4601", other, Some("bergen-1"))
+        .await
+        .expect(409);
+}
+db_test!(a_retried_waitlisted_registration_replays_its_first_answer_and_joins_once);

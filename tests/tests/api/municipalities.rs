@@ -487,7 +487,7 @@ async fn an_invalid_or_conflicting_new_municipality_is_refused_and_nothing_is_st
     org_taken.expect(409);
     create(&app, &ks, None, json!({"number": "0398", "name": "X"}))
         .await
-        .expect(400);
+        .expect(422);
     assert_eq!(app.count("municipalities").await, 357);
     assert_eq!(app.count("audit_entries").await, 0);
 }

@@ -151,7 +151,7 @@ async fn overlapping_inverted_or_malformed_rules_are_refused_naming_the_rule(app
         .expect(422);
     put_hours(&app, &id, 2, false, vec![rule("someday", "10:00", "12:00")])
         .await
-        .expect(400);
+        .expect(422);
     // Touching intervals and another service mode are fine.
     let mut appointment = rule("monday", "11:00", "13:00");
     appointment["service_mode"] = json!("appointment");
@@ -398,7 +398,7 @@ async fn an_exception_opens_a_holiday_and_closes_an_ordinary_day(app: TestApp) {
     assert_eq!(inverted.invalid_fields(), ["hours[0]"]);
     add_exception(&app, &id, json!({"date": "19.05.2026", "closed": true}))
         .await
-        .expect(400);
+        .expect(422);
     assert_eq!(app.count("opening_exceptions").await, 2);
 
     let list = app
@@ -638,3 +638,39 @@ async fn public_holidays_are_listed_with_both_names(app: TestApp) {
     app.get("/api/v1/holidays?year=twenty").await.expect(400);
 }
 db_test!(public_holidays_are_listed_with_both_names);
+
+async fn one_idempotency_key_at_two_locations_creates_an_exception_at_each(app: TestApp) {
+    let first = create_ok(&app, deichman()).await;
+    let second = create_ok(&app, location_at("0301", "Deichman Tøyen", 59.915, 10.77)).await;
+    let body = json!({"date": "2027-05-17", "closed": true, "note": "Nasjonaldagen"});
+    let mut created = Vec::new();
+    for id in [&first, &second] {
+        let path = format!("/api/v1/locations/{id}/exceptions");
+        let reply = post(&app, &app.ks(), &path, Some("closed-17-mai"), body.clone()).await;
+        reply.expect(201);
+        let exception = reply.body["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            reply.header("location"),
+            Some(format!("/api/v1/locations/{id}/exceptions/{exception}").as_str())
+        );
+        created.push(exception);
+    }
+    assert_ne!(created[0], created[1]);
+    assert_eq!(app.count("opening_exceptions").await, 2);
+    // A retry at the second location replays the second location's exception.
+    let path = format!("/api/v1/locations/{second}/exceptions");
+    let retry = post(&app, &app.ks(), &path, Some("closed-17-mai"), body).await;
+    retry.expect(201);
+    assert_eq!(retry.body["id"], created[1]);
+    for (id, exception) in [&first, &second].into_iter().zip(&created) {
+        app.call(
+            Method::DELETE,
+            &format!("/api/v1/locations/{id}/exceptions/{exception}"),
+        )
+        .bearer(&app.ks())
+        .send()
+        .await
+        .expect(204);
+    }
+}
+db_test!(one_idempotency_key_at_two_locations_creates_an_exception_at_each);

@@ -216,7 +216,7 @@ async fn bad_new_tickets_are_refused_and_change_nothing(app: TestApp) {
         json!({"subject": "Hei", "body": "Mangler kategori"}),
         json!([new_ticket()]),
     ] {
-        create(&app, &oslo, None, body).await.expect(400);
+        create(&app, &oslo, None, body).await.expect(422);
     }
     let too_long = create(
         &app,
@@ -400,7 +400,7 @@ async fn a_referral_is_allowed_from_the_working_statuses_only(app: TestApp) {
         .json(json!({"to": "police", "note": "x"}))
         .send()
         .await;
-    bad.expect(400);
+    bad.expect(422);
     let blank = app
         .call(Method::POST, &format!("/api/v1/tickets/{id}/referral"))
         .bearer(&app.ks())
@@ -548,7 +548,7 @@ async fn bad_messages_are_refused_and_change_nothing(app: TestApp) {
         json!({"text": "x"}),
         json!({}),
     ] {
-        post_message(&app, &oslo, &id, None, body).await.expect(400);
+        post_message(&app, &oslo, &id, None, body).await.expect(422);
     }
     let too_long = post_message(&app, &oslo, &id, None, json!({"body": "x".repeat(20_001)})).await;
     too_long.expect(422);
@@ -680,7 +680,7 @@ async fn bad_changes_are_refused_and_change_nothing(app: TestApp) {
         json!({"assignee": 7}),
         json!({"subject": "Nytt emne"}),
     ] {
-        patch(&app, &ks, &id, Some("\"1\""), body).await.expect(400);
+        patch(&app, &ks, &id, Some("\"1\""), body).await.expect(422);
     }
     let invalid = patch(
         &app,

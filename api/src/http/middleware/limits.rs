@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use poem::http::StatusCode;
 use poem::{Request, Response};
 
@@ -17,7 +18,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(super) async fn check_request(
     req: &mut Request,
     body_timeout: Duration,
-) -> Result<Option<impl AsRef<[u8]> + use<>>, Response> {
+) -> Result<Option<Bytes>, Response> {
     if req.uri().path().to_ascii_lowercase().contains("%00") {
         return Err(ProblemDetails::for_status(
             StatusCode::BAD_REQUEST,

@@ -9,16 +9,17 @@ use poem::http::{HeaderValue, StatusCode};
 use poem::middleware::{CatchPanic, SetHeader};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
-use poem_openapi::error::ParsePathError;
+use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
 use tracing::Instrument;
 
-use crate::http::error::{ProblemDetails, panic_response, problem_response};
+use crate::http::error::{ApiError, FieldError, panic_response, problem_response};
 use crate::http::metrics::{Metrics, method_label};
 use crate::http::routes::RouteTable;
 
 mod conditional;
 mod limits;
 mod load;
+mod schema;
 mod values;
 
 pub use limits::MAX_BODY_BYTES;
@@ -69,6 +70,7 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let method = method_label(req.method());
+    let http_method = req.method().clone();
     let path = req.uri().path().to_string();
     let if_none_match = (req.method() == poem::http::Method::GET && path.starts_with("/api/"))
         .then(|| {
@@ -104,8 +106,9 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem
                     load.rate(&req, operation).await?;
                     let body = limits::check_request(&mut req, body_timeout).await?;
                     values
-                        .check(&req, body.as_ref().map(AsRef::as_ref))
-                        .map_err(|err| err.problem().into_response())
+                        .check(&req, body.as_deref())
+                        .map_err(|err| err.problem().into_response())?;
+                    Ok(body)
                 }
                 .await;
                 (permit, checked)
@@ -113,7 +116,7 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem
         };
         let (mut response, operation) = match checked {
             Err(refused) => (refused, None),
-            Ok(()) => match next.call(req).await {
+            Ok(body) => match next.call(req).await {
                 Ok(output) => {
                     let response = output.into_response();
                     let operation = response.data::<OperationId>().copied();
@@ -121,11 +124,19 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem
                 }
                 Err(err) => {
                     let operation = err.data::<OperationId>().copied();
-                    (
-                        malformed_path(&err, operation, &routes)
-                            .unwrap_or_else(|| problem_response(err)),
-                        operation,
-                    )
+                    let unparsed = malformed_path(&err, operation, &routes)
+                        .or_else(|| malformed_parameter(&err))
+                        .or_else(|| {
+                            err.is::<ParseRequestPayloadError>()
+                                .then_some(body.as_deref())
+                                .flatten()
+                                .and_then(|body| values.explain_body(&http_method, &path, body))
+                        });
+                    let response = match unparsed {
+                        Some(refusal) => refusal.problem().into_response(),
+                        None => problem_response(err),
+                    };
+                    (response, operation)
                 }
             },
         };
@@ -185,13 +196,25 @@ fn malformed_path(
     err: &poem::Error,
     operation: Option<OperationId>,
     routes: &RouteTable,
-) -> Option<Response> {
+) -> Option<ApiError> {
     let bad = err.downcast_ref::<ParsePathError>()?;
     let name = operation
         .and_then(|op| routes.path_parameter(&op, bad.name))
         .unwrap_or(bad.name);
-    let detail = format!("the path parameter `{name}` is malformed: {}", bad.reason);
-    Some(ProblemDetails::for_status(StatusCode::BAD_REQUEST, detail).into_response())
+    Some(ApiError::Malformed(vec![FieldError::new(
+        name,
+        format!("is malformed: {}", bad.reason),
+    )]))
+}
+
+/// A query parameter or header that did not parse (a wrong type, a value outside its
+/// bounds), as a 400 that names it.
+fn malformed_parameter(err: &poem::Error) -> Option<ApiError> {
+    let bad = err.downcast_ref::<ParseParamError>()?;
+    Some(ApiError::Malformed(vec![FieldError::new(
+        bad.name,
+        bad.reason.clone(),
+    )]))
 }
 
 #[cfg(test)]

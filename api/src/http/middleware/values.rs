@@ -11,6 +11,7 @@ use poem::Request;
 use poem::http::Method;
 use serde_json::Value;
 
+use super::schema::{BodySchema, Unreadable};
 use crate::http::bounds;
 use crate::http::error::{ApiError, FieldError};
 
@@ -28,6 +29,8 @@ struct Operation {
     /// Query parameter name → the format of its values (`date`, `date-time`, or none).
     query: HashMap<String, Option<String>>,
     body: Option<Value>,
+    /// The body's schema compiled, to say field by field why poem-openapi refused a body.
+    body_schema: Option<BodySchema>,
     /// Whether the operation takes a bearer token.
     secured: bool,
 }
@@ -57,6 +60,13 @@ impl ValueRules {
                     .as_object()
                     .and_then(|content| content.values().next())
                     .map(|media| media["schema"].clone());
+                let body_schema = body.as_ref().and_then(|schema| {
+                    BodySchema::compile(schema, &spec["components"]["schemas"])
+                        .inspect_err(
+                            |err| tracing::error!(%path, %err, "a request schema does not compile"),
+                        )
+                        .ok()
+                });
                 operations.push(Operation {
                     id: operation["operationId"]
                         .as_str()
@@ -66,6 +76,7 @@ impl ValueRules {
                     segments: path.split('/').map(str::to_string).collect(),
                     query,
                     body,
+                    body_schema,
                     secured: operation["security"]
                         .as_array()
                         .is_some_and(|schemes| !schemes.is_empty()),
@@ -86,6 +97,19 @@ impl ValueRules {
     /// The `operationId` of the operation a request is for, if any.
     pub fn operation_id(&self, method: &Method, path: &str) -> Option<&str> {
         self.operation(method, path).map(|op| op.id.as_str())
+    }
+
+    /// Why `body`, refused by the operation's parser, does not fit the operation's request
+    /// schema: a 422 naming every field that breaks it, or a 400 with the line and column
+    /// when it is not JSON. `None` when the schema finds nothing (the parser's own message
+    /// stands).
+    pub fn explain_body(&self, method: &Method, path: &str, body: &[u8]) -> Option<ApiError> {
+        let schema = self.operation(method, path)?.body_schema.as_ref()?;
+        match schema.explain(body) {
+            Err(Unreadable(why)) => Some(ApiError::Malformed(vec![FieldError::new("body", why)])),
+            Ok(errors) if errors.is_empty() => None,
+            Ok(errors) => Some(ApiError::Validation(errors)),
+        }
     }
 
     /// The operation a request is for: of the templates its path fits, the one with the most
@@ -312,6 +336,16 @@ mod tests {
             Ok(()) => vec![],
             Err(ApiError::Malformed(errors)) => errors.into_iter().map(|e| e.field).collect(),
             Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_request_schema_of_the_api_compiles() {
+        let spec: Value = serde_json::from_str(&crate::app::spec()).unwrap();
+        let rules = ValueRules::from_spec(&spec);
+        assert!(rules.operations.iter().any(|op| op.body.is_some()));
+        for op in &rules.operations {
+            assert_eq!(op.body.is_some(), op.body_schema.is_some(), "{}", op.id);
         }
     }
 

@@ -147,7 +147,8 @@ impl OpeningHoursApi {
         let created = idempotency::create_once(
             &state.db,
             caller,
-            "create_opening_exception",
+            // One key at two locations is two requests.
+            &format!("create_opening_exception {id}"),
             idempotency_key.0.as_deref(),
             &body.0,
             async |tx| store::insert_exception(tx, caller, id, &checked).await,

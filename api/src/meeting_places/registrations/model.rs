@@ -6,9 +6,68 @@ use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{ApiResponse, Object};
 use uuid::Uuid;
 
-use entity::meeting_place_registration as registration;
+use entity::{
+    meeting_place_registration as registration, meeting_place_registration_event as event,
+};
 
+use crate::common::optional::NotNull;
+use crate::common::stored::stored_enum;
 use crate::common::text::Text;
+use crate::http::error::ApiError;
+use crate::http::preconditions::etag;
+
+stored_enum! {
+    /// Where a registration stands.
+    RegistrationStatus {
+        /// Its participants hold places at the meeting place.
+        Confirmed = "confirmed",
+        /// It waits for places, at `position` on the waiting list.
+        Waitlisted = "waitlisted",
+        /// It was still waiting when the registration deadline passed: the waiting list is
+        /// closed and it was not admitted.
+        NotAdmitted = "not_admitted",
+    }
+}
+
+stored_enum! {
+    /// What happened to a registration.
+    RegistrationEventKind {
+        /// Registered with places.
+        Registered = "registered",
+        /// Put on the waiting list.
+        Waitlisted = "waitlisted",
+        /// Given places that freed up, in the order of the waiting list.
+        Promoted = "promoted",
+        /// Participants, contact or sharing changed.
+        Changed = "changed",
+        /// Cancelled (kept in the meeting place's events only).
+        Cancelled = "cancelled",
+        /// The registration deadline passed while it was waiting.
+        NotAdmitted = "not_admitted",
+    }
+}
+
+/// One entry of a registration's history.
+#[derive(Debug, Clone, Object)]
+pub struct RegistrationEvent {
+    pub kind: RegistrationEventKind,
+    /// The status after it.
+    pub status: RegistrationStatus,
+    /// The participants after it.
+    pub participants: i32,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl RegistrationEvent {
+    pub fn from_stored(e: &event::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            kind: RegistrationEventKind::from_stored(&e.kind)?,
+            status: RegistrationStatus::from_stored(&e.status)?,
+            participants: e.participants,
+            occurred_at: e.occurred_at,
+        })
+    }
+}
 
 /// A municipality's registration for a meeting place.
 #[derive(Debug, Clone, Object)]
@@ -26,6 +85,12 @@ pub struct Registration {
     /// What it will share (with `will_share_experience` only).
     #[oai(nullable)]
     pub sharing_topic: Option<String>,
+    pub status: RegistrationStatus,
+    /// Its place on the waiting list, 1 for the first in line (`waitlisted` only).
+    #[oai(nullable)]
+    pub position: Option<i32>,
+    /// What happened to it, oldest first.
+    pub history: Vec<RegistrationEvent>,
     /// Increases by one with every change; send it back as `If-Match: "<version>"`.
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -47,16 +112,56 @@ impl Example for Registration {
             contact_email: "digihjelp@baerum.kommune.no".into(),
             will_share_experience: true,
             sharing_topic: Some("Digihjelp in the library, with volunteers".into()),
-            version: 1,
+            status: RegistrationStatus::Confirmed,
+            position: None,
+            history: vec![
+                RegistrationEvent {
+                    kind: RegistrationEventKind::Waitlisted,
+                    status: RegistrationStatus::Waitlisted,
+                    participants: 2,
+                    occurred_at: at,
+                },
+                RegistrationEvent {
+                    kind: RegistrationEventKind::Promoted,
+                    status: RegistrationStatus::Confirmed,
+                    participants: 2,
+                    occurred_at: at + chrono::Duration::days(2),
+                },
+            ],
+            version: 2,
             created_at: at,
-            updated_at: at,
+            updated_at: at + chrono::Duration::days(2),
         }
     }
 }
 
-impl From<registration::Model> for Registration {
-    fn from(r: registration::Model) -> Self {
+/// The ETag of a registration as readers see it: its version, marked once the deadline has
+/// turned a waitlisted registration into a `not_admitted` one, so that a client's copy from
+/// before the deadline is not revalidated (304) as current.
+pub fn registration_tag(version: i32, status: RegistrationStatus) -> String {
+    match status {
+        RegistrationStatus::NotAdmitted => format!("\"{version}.closed\""),
+        _ => etag(version),
+    }
+}
+
+impl Registration {
+    pub fn etag(&self) -> String {
+        registration_tag(self.version, self.status)
+    }
+
+    /// A stored registration as a reader sees it: its status (a waitlisted one reads as
+    /// `not_admitted` once the deadline has passed), its position and its history.
+    pub fn from_stored(
+        r: registration::Model,
+        status: RegistrationStatus,
+        position: Option<i32>,
+        history: Vec<RegistrationEvent>,
+    ) -> Self {
         Self {
+            status,
+            position,
+            history,
             id: r.id,
             meeting_place_id: r.meeting_place_id,
             municipality_number: r.municipality_number,
@@ -87,6 +192,9 @@ pub struct NewRegistration {
     /// Required with `will_share_experience`; up to 300 characters.
     #[oai(nullable)]
     pub sharing_topic: Option<Text>,
+    /// `true`: when the participants do not fit (or others already wait), join the waiting
+    /// list instead of being refused. Default `false`.
+    pub waitlist: NotNull<bool>,
 }
 
 impl Example for NewRegistration {
@@ -98,6 +206,7 @@ impl Example for NewRegistration {
             contact_email: Text(example.contact_email),
             will_share_experience: example.will_share_experience,
             sharing_topic: example.sharing_topic.map(Text),
+            waitlist: NotNull(Some(true)),
         }
     }
 }
@@ -147,7 +256,8 @@ pub enum RegistrationResponse {
 
 #[derive(ApiResponse)]
 pub enum RegistrationCreatedResponse {
-    /// The registration was made (or, for a retried `Idempotency-Key`, had been).
+    /// The registration was made, `confirmed` or (with `waitlist: true`) `waitlisted` (or,
+    /// for a retried `Idempotency-Key`, had been).
     #[oai(status = 201)]
     Created(
         Json<Registration>,
@@ -160,7 +270,8 @@ pub enum RegistrationCreatedResponse {
 
 #[derive(ApiResponse)]
 pub enum RegistrationCancelledResponse {
-    /// The registration was cancelled and its places released.
+    /// The registration was cancelled; its places went to the waiting list or were
+    /// released.
     #[oai(status = 204)]
     Cancelled,
 }

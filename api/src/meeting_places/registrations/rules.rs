@@ -1,6 +1,12 @@
-//! The rules of a registration: its fields checked alone and together, and what an update
-//! changes and whether the meeting place still takes it. Pure functions over plain values;
-//! the writes are in `store`.
+//! The rules of a registration: its fields checked alone and together, what an update
+//! changes and whether the meeting place still takes it, and the waiting list: where a new
+//! registration goes, who is promoted when places free up, and how a waitlisted one reads
+//! once the deadline has passed. Pure functions over plain values; the writes are in `store`.
+//!
+//! The waiting list keeps strict order: places that free up go to the first in line; when
+//! it needs more places than are free, it waits and those behind it wait with it, and a new
+//! registration (or more participants on a confirmed one) does not take places while
+//! anyone waits.
 
 use chrono::{DateTime, Utc};
 
@@ -8,7 +14,7 @@ use entity::{meeting_place, meeting_place_registration as registration};
 
 use super::super::model::MeetingPlaceStatus;
 use super::super::rules::{RegistrationChange, registration_window};
-use super::model::{NewRegistration, RegistrationChanges};
+use super::model::{NewRegistration, RegistrationChanges, RegistrationStatus};
 use crate::common::text::bounded;
 use crate::common::validation::Fields;
 use crate::common::values::Email;
@@ -21,6 +27,8 @@ pub struct ValidRegistration {
     pub contact_email: Email,
     pub will_share_experience: bool,
     pub sharing_topic: Option<String>,
+    /// Join the waiting list when it does not fit.
+    pub waitlist: bool,
 }
 
 fn parse_participants(participants: i32) -> Result<i32, String> {
@@ -64,7 +72,120 @@ pub fn validate_new(body: &NewRegistration) -> Result<ValidRegistration, ApiErro
         contact_email: contact_email.expect("checked"),
         will_share_experience: body.will_share_experience,
         sharing_topic: sharing_topic.expect("checked"),
+        waitlist: body.waitlist.0.unwrap_or(false),
     })
+}
+
+/// Where a new registration goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Confirmed,
+    Waitlisted,
+}
+
+/// The 409 of a registration (or more participants) the meeting place has no places for:
+/// `free` places are free and `waiting` registrations wait.
+fn no_room(participants: i32, free: i32, waiting: usize) -> ApiError {
+    let detail = if waiting == 0 {
+        format!("the meeting place has room for {free} more participants, not {participants}")
+    } else {
+        format!(
+            "{waiting} registrations are on the waiting list: the {free} free places are \
+             theirs first (register with \"waitlist\": true to join the list)"
+        )
+    };
+    ApiError::CapacityExceeded {
+        detail,
+        remaining_capacity: free,
+    }
+}
+
+/// Where a new registration of `participants` goes, with `free` places free and `waiting`
+/// registrations on the waiting list: confirmed when it fits and nobody waits; otherwise
+/// on the waiting list if it asked to be (`waitlist`), else refused with 409.
+pub fn placement(
+    participants: i32,
+    free: i32,
+    waiting: usize,
+    waitlist: bool,
+) -> Result<Placement, ApiError> {
+    if waiting == 0 && participants <= free {
+        Ok(Placement::Confirmed)
+    } else if waitlist {
+        Ok(Placement::Waitlisted)
+    } else {
+        Err(no_room(participants, free, waiting))
+    }
+}
+
+/// Whether a confirmed registration may take `added` more places: they must be free, and
+/// nobody may be waiting for them.
+pub fn may_grow(added: i32, free: i32, waiting: usize) -> Result<(), ApiError> {
+    if waiting == 0 && added <= free {
+        Ok(())
+    } else {
+        Err(no_room(added, free, waiting))
+    }
+}
+
+/// How many of the first in line are promoted when `free` places are free; `waiting` holds
+/// the participants of each waitlisted registration in the order they joined. Strict order:
+/// the first that does not fit stops the promotions.
+pub fn promotions(mut free: i32, waiting: &[i32]) -> usize {
+    let mut promoted = 0;
+    for &participants in waiting {
+        if participants > free {
+            break;
+        }
+        free -= participants;
+        promoted += 1;
+    }
+    promoted
+}
+
+/// Whether the waiting list of a meeting place still moves at `now`: while the meeting
+/// place is open or closed, until its registration deadline.
+pub fn waitlist_moves(
+    status: MeetingPlaceStatus,
+    deadline: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    matches!(
+        status,
+        MeetingPlaceStatus::Open | MeetingPlaceStatus::Closed
+    ) && now < deadline
+}
+
+/// Whether the waiting list has closed: at the registration deadline.
+pub fn waitlist_closed(deadline: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now >= deadline
+}
+
+/// The stored status a list filtered by the status a reader sees (`wanted`) selects, or
+/// `None` when no registration can read as it: waitlisted ones read as `not_admitted` once
+/// the list is `closed`.
+pub fn stored_status_for(wanted: RegistrationStatus, closed: bool) -> Option<RegistrationStatus> {
+    use RegistrationStatus::*;
+    match (wanted, closed) {
+        (Confirmed, _) => Some(Confirmed),
+        (Waitlisted, false) | (NotAdmitted, true) => Some(Waitlisted),
+        (Waitlisted, true) | (NotAdmitted, false) => None,
+    }
+}
+
+/// The status a reader sees: a registration still waiting when the deadline has passed was
+/// not admitted. Read from the deadline, so every list, read and count agrees at once.
+pub fn seen_status(
+    stored: RegistrationStatus,
+    deadline: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> RegistrationStatus {
+    match stored {
+        RegistrationStatus::Waitlisted if waitlist_closed(deadline, now) => {
+            RegistrationStatus::NotAdmitted
+        }
+        other => other,
+    }
 }
 
 /// Whether the meeting place takes this kind of registration change at `now`: the answer
@@ -159,12 +280,26 @@ pub fn changes(
 
 /// Whether the meeting place takes a checked update at `now`: more participants only while
 /// it is open, other changes while it is open or closed, and none after the registration
-/// deadline (a 422 on the meeting place's `id`).
+/// deadline (a 422 on the meeting place's `id`). A waitlisted registration keeps its place
+/// in line with fewer participants but cannot raise them (409): more would make those
+/// behind it wait longer, so it cancels and joins again at the end.
 pub fn may_change(
     update: &Update,
+    status: RegistrationStatus,
     place: &meeting_place::Model,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    if status == RegistrationStatus::Waitlisted {
+        window(place, now, RegistrationChange::Other)?;
+        if update.added_participants > 0 {
+            return Err(ApiError::Conflict(
+                "a waitlisted registration can bring fewer participants, not more: cancel it \
+                 and join the waiting list again at its end"
+                    .into(),
+            ));
+        }
+        return Ok(());
+    }
     let change = if update.added_participants > 0 {
         RegistrationChange::Grow
     } else {
@@ -179,6 +314,7 @@ mod tests {
     use poem_openapi::types::{Example, MaybeUndefined};
 
     use super::super::super::model::stored_example;
+    use crate::common::optional::NotNull;
     use crate::common::text::Text;
 
     fn invalid_fields(result: Result<impl std::fmt::Debug, ApiError>) -> Vec<String> {
@@ -211,6 +347,8 @@ mod tests {
             contact_email: "kari@oslo.kommune.no".into(),
             will_share_experience: true,
             sharing_topic: Some("Frivillige".into()),
+            status: "confirmed".into(),
+            queue_number: None,
             version: 1,
             created_at: now(),
             updated_at: now(),
@@ -238,7 +376,12 @@ mod tests {
         body: RegistrationChanges,
     ) -> Result<Update, ApiError> {
         let update = changes(current, body)?;
-        may_change(&update, &place(status), now())?;
+        may_change(
+            &update,
+            RegistrationStatus::Confirmed,
+            &place(status),
+            now(),
+        )?;
         Ok(update)
     }
 
@@ -274,6 +417,7 @@ mod tests {
             contact_email: Text("kari@".into()),
             will_share_experience: true,
             sharing_topic: None,
+            waitlist: NotNull(Some(true)),
         };
         assert_eq!(
             invalid_fields(validate_new(&body).map(|_| ())),
@@ -333,7 +477,12 @@ mod tests {
         );
         let update = changes(&registered(2), participants(5)).unwrap();
         assert_eq!(
-            invalid_fields(may_change(&update, &place("closed"), now())),
+            invalid_fields(may_change(
+                &update,
+                RegistrationStatus::Confirmed,
+                &place("closed"),
+                now()
+            )),
             ["id"]
         );
     }
@@ -390,7 +539,11 @@ mod tests {
         let mut late = place("open");
         late.registration_deadline = now();
         let update = changes(&registered(2), participants(1)).unwrap();
-        assert_eq!(invalid_fields(may_change(&update, &late, now())), ["id"]);
+        let confirmed = RegistrationStatus::Confirmed;
+        assert_eq!(
+            invalid_fields(may_change(&update, confirmed, &late, now())),
+            ["id"]
+        );
         assert_eq!(
             invalid_fields(window(&late, now(), RegistrationChange::Other)),
             ["id"]
@@ -414,5 +567,94 @@ mod tests {
         );
         let same = plan(&registered(2), "open", participants(2)).unwrap();
         assert_eq!(same.summary(), "changed the registration of 0301");
+    }
+
+    #[test]
+    fn a_registration_is_confirmed_only_when_it_fits_and_nobody_waits() {
+        assert_eq!(placement(3, 3, 0, false).unwrap(), Placement::Confirmed);
+        assert_eq!(placement(3, 3, 0, true).unwrap(), Placement::Confirmed);
+        assert_eq!(placement(4, 3, 0, true).unwrap(), Placement::Waitlisted);
+        // Free places are held for those already waiting, even when it would fit.
+        assert_eq!(placement(1, 3, 2, true).unwrap(), Placement::Waitlisted);
+        for (participants, free, waiting) in [(4, 3, 0), (1, 3, 2)] {
+            match placement(participants, free, waiting, false) {
+                Err(ApiError::CapacityExceeded {
+                    remaining_capacity, ..
+                }) => assert_eq!(remaining_capacity, free),
+                other => panic!("expected a 409, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_confirmed_registration_grows_only_into_places_nobody_waits_for() {
+        assert!(may_grow(2, 2, 0).is_ok());
+        assert!(may_grow(3, 2, 0).is_err());
+        assert!(may_grow(1, 2, 1).is_err());
+    }
+
+    #[test]
+    fn promotions_follow_the_order_and_the_first_that_does_not_fit_stops_them() {
+        assert_eq!(promotions(0, &[1, 1]), 0);
+        assert_eq!(promotions(3, &[1, 2, 1]), 2);
+        assert_eq!(promotions(5, &[1, 2, 1]), 3);
+        // Strict order: the 3 at the head waits with 2 free, and the 1 behind it too.
+        assert_eq!(promotions(2, &[3, 1]), 0);
+        assert_eq!(promotions(4, &[2, 3, 1]), 1);
+        assert_eq!(promotions(7, &[]), 0);
+    }
+
+    #[test]
+    fn the_waiting_list_moves_while_open_or_closed_until_the_deadline() {
+        use MeetingPlaceStatus::*;
+        let deadline = now();
+        let before = deadline - chrono::Duration::seconds(1);
+        assert!(waitlist_moves(Open, deadline, before));
+        assert!(waitlist_moves(Closed, deadline, before));
+        assert!(!waitlist_moves(Open, deadline, deadline));
+        for status in [Planned, Cancelled, Completed] {
+            assert!(!waitlist_moves(status, deadline, before));
+        }
+    }
+
+    #[test]
+    fn a_registration_still_waiting_at_the_deadline_reads_as_not_admitted() {
+        use RegistrationStatus::*;
+        let deadline = now();
+        let before = deadline - chrono::Duration::seconds(1);
+        assert_eq!(seen_status(Waitlisted, deadline, before), Waitlisted);
+        assert_eq!(seen_status(Waitlisted, deadline, deadline), NotAdmitted);
+        assert_eq!(seen_status(Confirmed, deadline, deadline), Confirmed);
+    }
+
+    #[test]
+    fn a_waitlisted_registration_may_shrink_and_change_contact_but_not_grow() {
+        let waitlisted = RegistrationStatus::Waitlisted;
+        let open = place("open");
+        let fewer = changes(&registered(2), participants(1)).unwrap();
+        assert!(may_change(&fewer, waitlisted, &open, now()).is_ok());
+        assert!(may_change(&fewer, waitlisted, &place("closed"), now()).is_ok());
+        let more = changes(&registered(2), participants(3)).unwrap();
+        assert!(matches!(
+            may_change(&more, waitlisted, &open, now()),
+            Err(ApiError::Conflict(_))
+        ));
+        let mut late = place("open");
+        late.registration_deadline = now();
+        assert_eq!(
+            invalid_fields(may_change(&fewer, waitlisted, &late, now())),
+            ["id"]
+        );
+    }
+
+    #[test]
+    fn a_status_filter_selects_by_what_readers_see() {
+        use RegistrationStatus::*;
+        assert_eq!(stored_status_for(Confirmed, false), Some(Confirmed));
+        assert_eq!(stored_status_for(Confirmed, true), Some(Confirmed));
+        assert_eq!(stored_status_for(Waitlisted, false), Some(Waitlisted));
+        assert_eq!(stored_status_for(Waitlisted, true), None);
+        assert_eq!(stored_status_for(NotAdmitted, false), None);
+        assert_eq!(stored_status_for(NotAdmitted, true), Some(Waitlisted));
     }
 }

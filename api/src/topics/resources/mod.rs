@@ -112,7 +112,8 @@ impl TopicResourcesApi {
         let created = idempotency::create_once(
             &state.db,
             caller,
-            "create_topic_resource",
+            // One key at two topics is two requests.
+            &format!("create_topic_resource {}", topic.slug),
             idempotency_key.0.as_deref(),
             &body.0,
             async |tx| store::create(tx, caller, &topic.slug, &fields).await,
