@@ -27,6 +27,7 @@ use crate::municipalities::MunicipalitiesApi;
 use crate::operations::OperationsApi;
 use crate::state::AppState;
 use crate::tickets::TicketsApi;
+use crate::tickets::service_levels::ServiceLevelsApi;
 use crate::topics::TopicsApi;
 use crate::topics::resources::TopicResourcesApi;
 
@@ -38,7 +39,7 @@ type Apis = (
     MunicipalitiesApi,
     (LocationsApi, OpeningHoursApi, LocationTopicsApi),
     (TopicsApi, TopicResourcesApi),
-    TicketsApi,
+    (TicketsApi, ServiceLevelsApi),
     (MeetingPlacesApi, RegistrationsApi, MeetingPlaceFeedApi),
     (GrantSchemesApi, GrantApplicationsApi),
     CoverageApi,

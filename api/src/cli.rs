@@ -151,6 +151,27 @@ async fn migrate(config: &Config) -> Result<Db, ConfigError> {
     Ok(db)
 }
 
+/// Tickets created before service levels were kept get their clocks before the server
+/// answers, so that lists and statistics find them.
+async fn count_missing_clocks(db: &Db) -> Result<(), ConfigError> {
+    let failed = |e: String| ConfigError {
+        variable: "DATABASE_URL",
+        message: format!("cannot count the service-level clocks of older tickets: {e}"),
+    };
+    let tx = db.begin_write().await.map_err(|e| failed(e.to_string()))?;
+    let stored = crate::tickets::store::store_missing_clocks(&tx)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    tx.commit().await.map_err(|e| failed(e.to_string()))?;
+    if stored > 0 {
+        tracing::info!(
+            tickets = stored,
+            "service-level clocks counted for older tickets"
+        );
+    }
+    Ok(())
+}
+
 async fn serve(config: Config) -> Result<(), ConfigError> {
     init_logging(config.log_format);
     if Config::uses_development_secret(|name| std::env::var(name).ok()) {
@@ -167,6 +188,7 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
             message: e.to_string(),
         })?;
     let db = migrate(&config).await?;
+    count_missing_clocks(&db).await?;
     let server = listen(&config).await?;
     let address = server.local_addr().unwrap_or(config.listen);
     let state = AppState::new(db, verifier);

@@ -5,6 +5,8 @@ pub mod county;
 pub mod grant_application;
 pub mod grant_scheme;
 pub mod idempotency_key;
+pub mod kontaktpunkt_calendar;
+pub mod kontaktpunkt_service_levels;
 pub mod location;
 pub mod location_language;
 pub mod location_topic;

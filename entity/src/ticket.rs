@@ -38,6 +38,26 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The first-response clock: business time (in microseconds) counted up to `first_response_clock_since`
+    /// (all of them once paused or stopped); `null` on a ticket created before service
+    /// levels were kept, whose clocks are replayed from its history.
+    pub first_response_counted_micros: Option<i64>,
+    /// When the clock last started; `null` while paused or stopped.
+    pub first_response_clock_since: Option<DateTimeUtc>,
+    /// When the target is due; `null` while paused before it was reached.
+    pub first_response_due_at: Option<DateTimeUtc>,
+    /// When under 20 % of the target is left.
+    pub first_response_due_soon_at: Option<DateTimeUtc>,
+    /// Once the clock stopped: whether the target was met.
+    pub first_response_met: Option<bool>,
+    /// The resolution clock, as the first-response one.
+    pub resolution_counted_micros: Option<i64>,
+    pub resolution_clock_since: Option<DateTimeUtc>,
+    pub resolution_due_at: Option<DateTimeUtc>,
+    pub resolution_due_soon_at: Option<DateTimeUtc>,
+    pub resolution_met: Option<bool>,
+    /// The earliest due time of a target not yet met or breached-and-stopped, to sort by.
+    pub sla_next_due_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ mod m20261123_000020_tickets;
 mod m20261201_000030_topics;
 mod m20261201_000040_grants;
 mod m20261201_000050_location_search;
+mod m20261203_000060_service_levels;
 mod m20261203_000070_waitlist;
 mod reference;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000030_topics::Migration),
             Box::new(m20261201_000040_grants::Migration),
             Box::new(m20261201_000050_location_search::Migration),
+            Box::new(m20261203_000060_service_levels::Migration),
             Box::new(m20261203_000070_waitlist::Migration),
         ]
     }

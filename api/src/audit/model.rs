@@ -64,6 +64,10 @@ pub enum ResourceType {
     MeetingPlaceRegistration,
     GrantScheme,
     GrantApplication,
+    /// The kontaktpunkt's business calendar.
+    ServiceCalendar,
+    /// The kontaktpunkt's service-level targets.
+    ServiceLevels,
 }
 
 impl ResourceType {
@@ -79,6 +83,8 @@ impl ResourceType {
             Self::MeetingPlaceRegistration => "meeting_place_registration",
             Self::GrantScheme => "grant_scheme",
             Self::GrantApplication => "grant_application",
+            Self::ServiceCalendar => "service_calendar",
+            Self::ServiceLevels => "service_levels",
         }
     }
 }

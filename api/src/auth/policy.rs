@@ -181,6 +181,49 @@ pub fn sees_internal_notes(caller: &Caller) -> bool {
     caller.role == Role::Ks
 }
 
+/// Where a ticket's service-level targets stand (`on_track`, `breached`, ...) is KS's
+/// internal follow-up, shared with the ministry; a municipality sees the due times only.
+pub fn sees_service_level_states(caller: &Caller) -> bool {
+    matches!(caller.role, Role::Ks | Role::Kmd)
+}
+
+/// Filtering by where the targets stand tells what the states do: KS and the ministry.
+pub fn filter_tickets_by_service_level(caller: &Caller) -> Result<(), ApiError> {
+    if sees_service_level_states(caller) {
+        Ok(())
+    } else {
+        Err(forbidden(
+            "the service-level states of tickets are for KS and the ministry",
+        ))
+    }
+}
+
+/// The business calendar is read by KS and the ministry, and kept by KS.
+pub fn read_service_calendar(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Ks | Role::Kmd => Ok(()),
+        Role::Municipality => Err(forbidden(
+            "the kontaktpunkt's calendar is for KS and the ministry",
+        )),
+    }
+}
+
+/// The business calendar and the service-level targets are changed by KS only.
+pub fn manage_service_levels(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Ks => Ok(()),
+        Role::Kmd | Role::Municipality => Err(forbidden(
+            "the kontaktpunkt's service levels are KS's to set",
+        )),
+    }
+}
+
+/// The service-level targets are read by KS and the ministry, which follows them in the
+/// statistics.
+pub fn read_service_levels(caller: &Caller) -> Result<(), ApiError> {
+    read_service_calendar(caller)
+}
+
 /// Response and resolution times are followed by KS and the ministry.
 pub fn read_ticket_statistics(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {
@@ -276,6 +319,24 @@ mod tests {
             Role::Municipality,
             Some("0301")
         )));
+    }
+
+    #[test]
+    fn ks_keeps_the_service_levels_the_ministry_reads_them_and_municipalities_see_due_times() {
+        let ks = caller(Role::Ks, None);
+        let kmd = caller(Role::Kmd, None);
+        let oslo = caller(Role::Municipality, Some("0301"));
+        assert!(manage_service_levels(&ks).is_ok());
+        assert!(manage_service_levels(&kmd).is_err());
+        assert!(manage_service_levels(&oslo).is_err());
+        assert!(read_service_calendar(&ks).is_ok());
+        assert!(read_service_calendar(&kmd).is_ok());
+        assert!(read_service_calendar(&oslo).is_err());
+        assert!(read_service_levels(&kmd).is_ok());
+        assert!(read_service_levels(&oslo).is_err());
+        assert!(sees_service_level_states(&ks));
+        assert!(sees_service_level_states(&kmd));
+        assert!(!sees_service_level_states(&oslo));
     }
 
     #[test]

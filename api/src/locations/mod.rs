@@ -1,7 +1,7 @@
 //! Digihjelp locations: where guidance is given, when it is open, and search for the public
 //! "find Digihjelp near you" pages.
 
-pub mod holidays;
+pub use crate::common::holidays;
 pub mod hours;
 pub mod model;
 pub mod rules;

@@ -5,14 +5,10 @@
 //! midnight (`closes` must be after `opens` on the same day), which keeps
 //! every question about one moment confined to that moment's local day.
 
-use chrono::{
-    DateTime, Datelike, Days, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime,
-    TimeDelta, TimeZone, Timelike, Utc, Weekday,
-};
-use chrono_tz::Europe::Oslo;
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 
 use super::holidays::{Holiday, holiday_on};
+use crate::common::oslo;
 
 pub use super::model::ServiceMode;
 
@@ -320,35 +316,6 @@ pub fn schedule(cal: &Calendar, from: NaiveDate, to: NaiveDate) -> Vec<Scheduled
         .collect()
 }
 
-/// Resolves an Oslo wall-clock time to an instant.
-///
-/// Times skipped when clocks go forward (02:00–03:00 on the last Sunday of
-/// March) map forward to the first instant that exists, 03:00 +02:00.
-/// Times that occur twice when clocks go back (02:00–03:00 on the last
-/// Sunday of October) take the earlier instant, the one at +02:00.
-fn oslo_instant(local: NaiveDateTime) -> DateTime<Tz> {
-    match Oslo.from_local_datetime(&local) {
-        LocalResult::Single(dt) | LocalResult::Ambiguous(dt, _) => dt,
-        LocalResult::None => {
-            // Transitions fall on whole minutes, so the first existing whole
-            // minute after the wall-clock time is where the gap ends.
-            let mut probe = local
-                .with_second(0)
-                .and_then(|t| t.with_nanosecond(0))
-                .unwrap_or(local);
-            for _ in 0..(24 * 60) {
-                probe += TimeDelta::minutes(1);
-                match Oslo.from_local_datetime(&probe) {
-                    LocalResult::Single(dt) | LocalResult::Ambiguous(dt, _) => return dt,
-                    LocalResult::None => {}
-                }
-            }
-            // Unreachable for real tz data: no gap lasts a day.
-            Oslo.from_utc_datetime(&local)
-        }
-    }
-}
-
 /// The instants at which `interval` on `date` opens and closes, with the
 /// Oslo UTC offset in force at each instant (+01:00 in winter, +02:00 in
 /// summer). Non-existent wall-clock times (spring-forward gap) move forward
@@ -359,8 +326,8 @@ pub fn to_instants(
     interval: &Interval,
 ) -> (DateTime<FixedOffset>, DateTime<FixedOffset>) {
     (
-        oslo_instant(date.and_time(interval.opens)).fixed_offset(),
-        oslo_instant(date.and_time(interval.closes)).fixed_offset(),
+        oslo::instant(date.and_time(interval.opens)).fixed_offset(),
+        oslo::instant(date.and_time(interval.closes)).fixed_offset(),
     )
 }
 
@@ -370,7 +337,7 @@ fn utc_span(date: NaiveDate, interval: &Interval) -> (DateTime<Utc>, DateTime<Ut
 }
 
 fn oslo_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&Oslo).date_naive()
+    oslo::date_of(at)
 }
 
 /// The interval of `date` containing `at`: the earliest-opening one if
@@ -433,6 +400,7 @@ pub fn is_open_at(cal: &Calendar, at: DateTime<Utc>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     const ALL_DAYS: [Weekday; 7] = [
         Weekday::Mon,

@@ -8,6 +8,8 @@
 
 pub mod model;
 pub mod rules;
+pub mod service_levels;
+pub mod sla;
 pub mod statistics;
 pub mod store;
 
@@ -18,6 +20,7 @@ use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use crate::auth::{BearerAuth, policy};
+use crate::common::clock;
 use crate::common::validation::check_period;
 use crate::http::error::{AUTH, E400, E401, E404, E409, E412, E422, E428, Failure};
 use crate::http::idempotency;
@@ -27,9 +30,10 @@ use crate::http::preconditions::check_if_match_tag;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 use model::{
-    NewReferral, NewTicket, NewTicketMessage, TicketCategory, TicketChanges, TicketCreatedResponse,
-    TicketListResponse, TicketMessageCreatedResponse, TicketMessageListResponse, TicketPriority,
-    TicketResponse, TicketStatisticsResponse, TicketStatus,
+    NewReferral, NewTicket, NewTicketMessage, SlaFilter, TicketCategory, TicketChanges,
+    TicketCreatedResponse, TicketListResponse, TicketMessageCreatedResponse,
+    TicketMessageListResponse, TicketPriority, TicketResponse, TicketSort,
+    TicketStatisticsResponse, TicketStatus, if_match_written_part,
 };
 use rules::{TicketId, TicketState};
 
@@ -64,13 +68,28 @@ impl TicketsApi {
         q: Query<Option<String>>,
         /// Only tickets changed at or after this instant (RFC 3339), for syncing.
         updated_since: Query<Option<DateTime<Utc>>>,
+        /// Only tickets whose service-level targets stand so now (KS and the ministry).
+        sla: Query<Option<SlaFilter>>,
+        /// `newest` (the default) or `next_due`: by the earliest due time of a target still
+        /// counting, overdue ones first, tickets without one last.
+        sort: Query<Option<TicketSort>>,
         /// Page size, 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<TicketListResponse, Failure<{ E400 | E401 | E422 }>> {
-        let page = PageRequest::<Uuid>::new(limit.0, cursor.0.as_deref())?;
+    ) -> Result<TicketListResponse, Failure<{ E400 | AUTH | E422 }>> {
+        if sla.0.is_some() {
+            policy::filter_tickets_by_service_level(&auth.0)?;
+        }
+        let order = match sort.0.unwrap_or_default() {
+            TicketSort::Newest => {
+                store::ListOrder::Newest(PageRequest::new(limit.0, cursor.0.as_deref())?)
+            }
+            TicketSort::NextDue => {
+                store::ListOrder::NextDue(PageRequest::new(limit.0, cursor.0.as_deref())?)
+            }
+        };
         let municipality = params::value(municipality.0);
         let (municipality, tag) = rules::list_filters(municipality.as_deref(), tag.0.as_deref())?;
         let filter = store::TicketFilter {
@@ -82,8 +101,9 @@ impl TicketsApi {
             tag,
             text: q.0,
             updated_since: updated_since.0,
+            sla: sla.0.map(|f| (f, clock::now())),
         };
-        let tickets = store::list(state.db.conn(), &auth.0, filter, &page).await?;
+        let tickets = store::list(state.db.conn(), &auth.0, filter, &order).await?;
         Ok(TicketListResponse::Ok(Json(tickets)))
     }
 
@@ -113,7 +133,10 @@ impl TicketsApi {
             "create_ticket",
             key,
             &body.0,
-            async |tx| store::create(tx, caller, new).await,
+            async |tx| {
+                let settings = store::hold_settings(tx).await?;
+                store::create(tx, caller, new, &settings).await
+            },
         )
         .await?;
         let location = format!("/api/v1/tickets/{}", created.id);
@@ -199,13 +222,15 @@ impl TicketsApi {
         policy::manage_tickets(caller)?;
         let id = TicketId(id.0);
         let tx = state.db.begin_write().await?;
+        let settings = store::hold_settings(&tx).await?;
         let current = store::lock_visible(&tx, caller, id).await?;
         let requested = rules::ticket_changes(body.0)?;
         let shown = store::current_tag(&tx, caller, &current).await?;
-        check_if_match_tag(if_match.0.as_deref(), &shown, current.version)?;
+        let if_match = if_match_written_part(if_match.0.as_deref());
+        check_if_match_tag(if_match.as_deref(), &shown, current.version)?;
         let stored = TicketState::try_from(&current)?;
-        let updated = match rules::update(&stored, requested, Utc::now())? {
-            Some(change) => store::update(&tx, caller, &current, change).await?,
+        let updated = match rules::update(&stored, requested, clock::now())? {
+            Some(change) => store::update(&tx, caller, &current, change, &settings).await?,
             // Nothing differs from what is stored: no new version, nothing to audit.
             None => store::view(&tx, caller, current).await?,
         };
@@ -277,12 +302,13 @@ impl TicketsApi {
         let key = idempotency_key.0.as_deref();
         let created =
             idempotency::create_once(&state.db, caller, &operation, key, &body.0, async |tx| {
+                let settings = store::hold_settings(tx).await?;
                 let ticket = store::lock_visible(tx, caller, id).await?;
                 let message = rules::new_message(&body.0)?;
                 let stored = TicketState::try_from(&ticket)?;
-                let now = Utc::now();
+                let now = clock::now();
                 let change = rules::reply(&stored, caller.role, message.internal, now)?;
-                store::add_message(tx, caller, &ticket, message, change, now).await
+                store::add_message(tx, caller, &ticket, message, change, now, &settings).await
             })
             .await?;
         let location = format!("/api/v1/tickets/{}/messages", created.ticket_id);
@@ -317,15 +343,17 @@ impl TicketsApi {
         policy::manage_tickets(caller)?;
         let id = TicketId(id.0);
         let tx = state.db.begin_write().await?;
+        let settings = store::hold_settings(&tx).await?;
         let current = store::lock_visible(&tx, caller, id).await?;
         let referral = rules::new_referral(&body.0)?;
         if if_match.0.is_some() {
             let shown = store::current_tag(&tx, caller, &current).await?;
-            check_if_match_tag(if_match.0.as_deref(), &shown, current.version)?;
+            let if_match = if_match_written_part(if_match.0.as_deref());
+            check_if_match_tag(if_match.as_deref(), &shown, current.version)?;
         }
         let stored = TicketState::try_from(&current)?;
-        let change = rules::refer(&stored, referral, Utc::now())?;
-        let referred = store::refer(&tx, caller, &current, change).await?;
+        let change = rules::refer(&stored, referral, clock::now())?;
+        let referred = store::refer(&tx, caller, &current, change, &settings).await?;
         tx.commit().await?;
         let tag = referred.etag();
         Ok(TicketResponse::Ok(Json(Box::new(referred)), tag))

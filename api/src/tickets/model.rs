@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use entity::{ticket, ticket_message, ticket_status_change};
 
+use super::sla::Clocks;
+pub use super::sla::SlaState;
 use crate::auth::Role;
 use crate::common::optional::NotNull;
 use crate::common::stored::stored_enum;
@@ -74,6 +76,32 @@ impl TicketStatus {
     pub fn is_open(self) -> bool {
         !Self::DONE.contains(&self)
     }
+}
+
+/// Which tickets a list keeps by where their service-level targets stand now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SlaFilter {
+    /// At least one target breached.
+    Breached,
+    /// None breached, at least one due soon (under 20 % of its business time left).
+    DueSoon,
+    /// None breached or due soon, at least one still counting.
+    OnTrack,
+    /// Both targets met.
+    Met,
+}
+
+/// The order of a ticket list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TicketSort {
+    /// Newest first (the default).
+    #[default]
+    Newest,
+    /// By the earliest due time of a target still counting (overdue ones first), then
+    /// oldest first; tickets with no such due time come last.
+    NextDue,
 }
 
 stored_enum! {
@@ -195,6 +223,17 @@ pub struct Ticket {
     /// it is reopened.
     #[oai(nullable)]
     pub resolved_at: Option<DateTime<Utc>>,
+    /// When KS's first public reply is due, in the kontaktpunkt's business hours (see
+    /// `get_service_levels`); it stays where it was once reached.
+    #[oai(nullable)]
+    pub first_response_due_at: Option<DateTime<Utc>>,
+    /// When the resolution is due; `null` while the ticket waits on the municipality
+    /// before it was due (the due time moves by the business time it waits).
+    #[oai(nullable)]
+    pub resolution_due_at: Option<DateTime<Utc>>,
+    /// Where the two targets stand now (KS and the ministry; not shown to municipalities).
+    #[oai(skip_serializing_if_is_none)]
+    pub sla: Option<TicketSla>,
     /// The messages the caller can see.
     pub message_count: u32,
     /// Every status the ticket has had, oldest first.
@@ -207,6 +246,22 @@ pub struct Ticket {
     /// KS's view differ from other roles' without a new version, so they are in its ETag.
     #[oai(skip)]
     pub internal_notes: u32,
+    /// What of the answer changes with the clock rather than with a write (the due times
+    /// and the states of the targets): part of the ETag, so that a cached answer is not
+    /// revalidated once it has changed, but not of what `If-Match` compares.
+    #[oai(skip)]
+    pub sla_tag: String,
+}
+
+/// Where the service-level targets of a ticket stand at the time of the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct TicketSla {
+    /// The first public reply of KS.
+    pub first_response: SlaState,
+    /// The resolution.
+    pub resolution: SlaState,
+    /// Whether the resolution clock is paused, the ticket waiting on the municipality.
+    pub resolution_paused: bool,
 }
 
 /// The ETag of a ticket as a caller sees it: the version, and the internal notes the
@@ -219,18 +274,76 @@ pub fn ticket_tag(version: i32, internal_notes: u32) -> String {
     }
 }
 
+/// The `If-Match` header with the clock-dependent part of each tag cut off
+/// (`"3.1-5f2a9c01"` becomes `"3.1"`), so that a write is not refused merely because time
+/// passed since the read.
+pub fn if_match_written_part(if_match: Option<&str>) -> Option<String> {
+    if_match.map(|header| {
+        header
+            .split(',')
+            .map(|tag| {
+                let tag = tag.trim();
+                match (tag.strip_suffix('"'), tag.find('-')) {
+                    (Some(_), Some(dash)) if tag.starts_with('"') => format!("{}\"", &tag[..dash]),
+                    _ => tag.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// The clock-dependent part of a ticket's ETag: a digest of its due times and target
+/// states as the caller sees them.
+fn sla_tag(
+    first_response_due_at: Option<DateTime<Utc>>,
+    resolution_due_at: Option<DateTime<Utc>>,
+    sla: Option<&TicketSla>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!(
+        "{:?}|{:?}|{:?}",
+        first_response_due_at.map(|t| t.timestamp()),
+        resolution_due_at.map(|t| t.timestamp()),
+        sla.map(|s| (
+            s.first_response.as_str(),
+            s.resolution.as_str(),
+            s.resolution_paused
+        )),
+    );
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Ticket {
+    /// The ETag: the written part (`"<version>"` or `"<version>.<notes>"`) and the
+    /// clock-dependent part, `"3.1-5f2a9c01"`.
     pub fn etag(&self) -> String {
-        ticket_tag(self.version, self.internal_notes)
+        let written = ticket_tag(self.version, self.internal_notes);
+        format!("{}-{}\"", written.trim_end_matches('"'), self.sla_tag)
     }
 
-    /// A stored ticket with its status history and the number of messages the caller sees.
+    /// A stored ticket with its status history, the number of messages the caller sees,
+    /// and its service-level clocks as they stand at `now` (their states only when
+    /// `show_sla`).
+    #[allow(clippy::too_many_arguments)]
     pub fn from_row(
         t: ticket::Model,
         status_history: Vec<StatusChange>,
         message_count: i64,
         internal_notes: i64,
+        clocks: Clocks,
+        now: DateTime<Utc>,
+        show_sla: bool,
     ) -> Result<Self, ApiError> {
+        let sla = show_sla.then(|| TicketSla {
+            first_response: clocks.first_response.state(now),
+            resolution: clocks.resolution.state(now),
+            resolution_paused: clocks.resolution.paused(),
+        });
+        let first_response_due_at = clocks.first_response.due_at;
+        let resolution_due_at = clocks.resolution.due_at;
+        let sla_tag = sla_tag(first_response_due_at, resolution_due_at, sla.as_ref());
         let referral = match (t.referral_to, t.referred_at, t.referred_by) {
             (Some(to), Some(referred_at), Some(referred_by)) => Some(Referral {
                 to: ReferralTarget::from_stored(&to)?,
@@ -255,12 +368,16 @@ impl Ticket {
             referral,
             first_response_at: t.first_response_at,
             resolved_at: t.resolved_at,
+            first_response_due_at,
+            resolution_due_at,
+            sla,
             message_count: u32::try_from(message_count).unwrap_or_default(),
             status_history,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
             internal_notes: u32::try_from(internal_notes).unwrap_or_default(),
+            sla_tag,
         })
     }
 }
@@ -401,7 +518,7 @@ impl Example for NewReferral {
 }
 
 /// The figures of a set of tickets.
-#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[derive(Debug, Clone, PartialEq, Object)]
 pub struct TicketFigures {
     /// Tickets created in the period.
     pub count: u32,
@@ -423,6 +540,40 @@ pub struct TicketFigures {
     /// 90th percentile of the same (nearest rank).
     #[oai(nullable)]
     pub p90_resolution_seconds: Option<i64>,
+    /// Median business seconds (in the kontaktpunkt's calendar) to the first public reply.
+    #[oai(nullable)]
+    pub median_first_response_business_seconds: Option<i64>,
+    /// 90th percentile of the same.
+    #[oai(nullable)]
+    pub p90_first_response_business_seconds: Option<i64>,
+    /// Median business seconds to resolution, time waiting on the municipality left out.
+    #[oai(nullable)]
+    pub median_resolution_business_seconds: Option<i64>,
+    /// 90th percentile of the same.
+    #[oai(nullable)]
+    pub p90_resolution_business_seconds: Option<i64>,
+    /// Tickets whose first-response target is settled (replied to, or resolved without a
+    /// reply): met or missed.
+    pub first_response_target_settled: u32,
+    /// Of those, the ones that met it.
+    pub first_response_target_met: u32,
+    /// `first_response_target_met` as a share of `first_response_target_settled`, 0 to 1.
+    #[oai(nullable)]
+    pub first_response_target_met_share: Option<f64>,
+    /// Tickets whose resolution target is settled (resolved or closed): met or missed.
+    pub resolution_target_settled: u32,
+    /// Of those, the ones that met it.
+    pub resolution_target_met: u32,
+    /// `resolution_target_met` as a share of `resolution_target_settled`, 0 to 1.
+    #[oai(nullable)]
+    pub resolution_target_met_share: Option<f64>,
+}
+
+/// The figures of one priority.
+#[derive(Debug, Object)]
+pub struct PriorityFigures {
+    pub priority: TicketPriority,
+    pub figures: TicketFigures,
 }
 
 /// The figures of one category.
@@ -444,6 +595,8 @@ pub struct TicketStatistics {
     pub overall: TicketFigures,
     /// Every category, in a fixed order, also those without tickets.
     pub by_category: Vec<CategoryFigures>,
+    /// Every priority (`low`, `normal`, `high`), also those without tickets.
+    pub by_priority: Vec<PriorityFigures>,
 }
 
 #[derive(ApiResponse)]
@@ -522,6 +675,37 @@ mod tests {
         assert!(TicketStatus::from_stored("pending").is_err());
         assert_eq!(Role::from_stored("kmd").unwrap(), Role::Kmd);
         assert!(Role::from_stored("admin").is_err());
+    }
+
+    #[test]
+    fn if_match_compares_only_the_written_part_of_a_ticket_tag() {
+        assert_eq!(
+            if_match_written_part(Some("\"3.1-5f2a9c01\"")).as_deref(),
+            Some("\"3.1\"")
+        );
+        assert_eq!(
+            if_match_written_part(Some("\"3-aa\", \"4\", *")).as_deref(),
+            Some("\"3\", \"4\", *")
+        );
+        assert_eq!(if_match_written_part(None), None);
+        // Not a quoted tag: left as it is, so it matches nothing.
+        assert_eq!(if_match_written_part(Some("3-aa")).as_deref(), Some("3-aa"));
+    }
+
+    #[test]
+    fn the_clock_part_of_a_tag_changes_with_a_due_time_or_a_state_only() {
+        let due = DateTime::from_timestamp(1_800_000_000, 0);
+        let sla = |first| TicketSla {
+            first_response: first,
+            resolution: SlaState::OnTrack,
+            resolution_paused: false,
+        };
+        let on_track = sla_tag(due, None, Some(&sla(SlaState::OnTrack)));
+        assert_eq!(on_track.len(), 8);
+        assert_eq!(on_track, sla_tag(due, None, Some(&sla(SlaState::OnTrack))));
+        assert_ne!(on_track, sla_tag(due, None, Some(&sla(SlaState::DueSoon))));
+        assert_ne!(on_track, sla_tag(None, due, Some(&sla(SlaState::OnTrack))));
+        assert_ne!(on_track, sla_tag(due, None, None));
     }
 
     #[test]

@@ -14,14 +14,18 @@ use uuid::Uuid;
 use entity::{ticket, ticket_counter, ticket_message, ticket_status_change};
 
 use super::model::{
-    ReferralTarget, StatusChange, StatusChangeReason, Ticket, TicketCategory, TicketMessage,
-    TicketMessagePage, TicketPage, TicketPriority, TicketStatus, join_tags, ticket_tag,
+    ReferralTarget, SlaFilter, StatusChange, StatusChangeReason, Ticket, TicketCategory,
+    TicketMessage, TicketMessagePage, TicketPage, TicketPriority, TicketStatus, join_tags,
+    ticket_tag,
 };
 use super::rules::{self, ChangeSet, TicketId, ValidMessage, ValidNewTicket};
+use super::service_levels::store::{self as service_levels, Hold, Settings};
+use super::sla::{Clock, Clocks, Progress};
 use super::statistics::TicketTimes;
 use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, TicketScope};
+use crate::common::clock;
 use crate::common::text::contains_pattern;
 use crate::common::values::MunicipalityNumber;
 use crate::http::error::ApiError;
@@ -29,6 +33,100 @@ use crate::http::pagination::{Page, PageRequest};
 use crate::http::preconditions::update_versioned;
 
 const RESOURCE: audit::ResourceType = audit::ResourceType::Ticket;
+
+/// The clocks stored on `row`; `None` for a ticket created before service levels were kept.
+fn stored_clocks(row: &ticket::Model) -> Option<Clocks> {
+    let clock = |counted: Option<i64>, since, due_at, due_soon_at, met| {
+        Some(Clock {
+            counted: chrono::TimeDelta::microseconds(counted?),
+            running_since: since,
+            due_at,
+            due_soon_at,
+            met,
+        })
+    };
+    Some(Clocks {
+        first_response: clock(
+            row.first_response_counted_micros,
+            row.first_response_clock_since,
+            row.first_response_due_at,
+            row.first_response_due_soon_at,
+            row.first_response_met,
+        )?,
+        resolution: clock(
+            row.resolution_counted_micros,
+            row.resolution_clock_since,
+            row.resolution_due_at,
+            row.resolution_due_soon_at,
+            row.resolution_met,
+        )?,
+    })
+}
+
+/// Business time in whole microseconds, as it is stored (no clock counts centuries).
+fn micros(counted: chrono::TimeDelta) -> i64 {
+    counted.num_microseconds().unwrap_or(i64::MAX)
+}
+
+/// Sets the clock columns of `row` to `clocks`.
+fn set_clocks(row: &mut ticket::ActiveModel, clocks: &Clocks) {
+    let (f, r) = (&clocks.first_response, &clocks.resolution);
+    row.first_response_counted_micros = Set(Some(micros(f.counted)));
+    row.first_response_clock_since = Set(f.running_since);
+    row.first_response_due_at = Set(f.due_at);
+    row.first_response_due_soon_at = Set(f.due_soon_at);
+    row.first_response_met = Set(f.met);
+    row.resolution_counted_micros = Set(Some(micros(r.counted)));
+    row.resolution_clock_since = Set(r.running_since);
+    row.resolution_due_at = Set(r.due_at);
+    row.resolution_due_soon_at = Set(r.due_soon_at);
+    row.resolution_met = Set(r.met);
+    row.sla_next_due_at = Set(clocks.next_due_at());
+}
+
+/// The clocks of a ticket from before service levels were kept, replayed from its
+/// `history` of (instant, new status) with `settings`.
+fn replayed(
+    row: &ticket::Model,
+    history: &[(DateTime<Utc>, TicketStatus)],
+    settings: &Settings,
+) -> Result<Clocks, ApiError> {
+    let priority = TicketPriority::from_stored(&row.priority)?;
+    Ok(Clocks::replay(
+        &settings.calendar,
+        settings.targets.of(priority),
+        row.created_at,
+        history,
+        row.first_response_at,
+    ))
+}
+
+/// The clocks of `row`: stored, or replayed from its status history.
+async fn clocks_of(
+    conn: &impl ConnectionTrait,
+    row: &ticket::Model,
+    settings: &Settings,
+) -> Result<Clocks, ApiError> {
+    if let Some(clocks) = stored_clocks(row) {
+        return Ok(clocks);
+    }
+    let history = ticket_status_change::Entity::find()
+        .filter(ticket_status_change::Column::TicketId.eq(row.id))
+        .order_by_asc(ticket_status_change::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| Ok((c.changed_at, TicketStatus::from_stored(&c.to_status)?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    replayed(row, &history, settings)
+}
+
+/// The settings that a ticket write counts with, held (shared) until it commits, so that a
+/// change of the calendar or the targets waits for it and it for them. Taken before the
+/// ticket itself, the one lock order of every writer.
+pub async fn hold_settings(conn: &impl ConnectionTrait) -> Result<Settings, ApiError> {
+    service_levels::settings(conn, Hold::Share).await
+}
 
 /// What a ticket list is narrowed by; `None` leaves a filter out.
 #[derive(Debug, Default)]
@@ -42,6 +140,109 @@ pub struct TicketFilter {
     /// Part of the subject or body, in any case.
     pub text: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
+    /// Where the service-level targets stand at `now`.
+    pub sla: Option<(SlaFilter, DateTime<Utc>)>,
+}
+
+/// The order of a list and its cursor.
+pub enum ListOrder {
+    /// Newest first: the cursor is the last id.
+    Newest(PageRequest<Uuid>),
+    /// By `sla_next_due_at` (none last), then id: the cursor is both.
+    NextDue(PageRequest<(Option<DateTime<Utc>>, Uuid)>),
+}
+
+/// The conditions on one clock's columns (`met`, `due_at`, `due_soon_at`) that say where
+/// its target stands at `now`, as [`super::sla::Clock::state`] does; each is true or
+/// false, never NULL, so that they can be combined.
+struct ClockColumns {
+    met: ticket::Column,
+    due_at: ticket::Column,
+    due_soon_at: ticket::Column,
+}
+
+impl ClockColumns {
+    const FIRST_RESPONSE: Self = Self {
+        met: ticket::Column::FirstResponseMet,
+        due_at: ticket::Column::FirstResponseDueAt,
+        due_soon_at: ticket::Column::FirstResponseDueSoonAt,
+    };
+    const RESOLUTION: Self = Self {
+        met: ticket::Column::ResolutionMet,
+        due_at: ticket::Column::ResolutionDueAt,
+        due_soon_at: ticket::Column::ResolutionDueSoonAt,
+    };
+
+    fn met(&self) -> Condition {
+        Condition::all()
+            .add(self.met.is_not_null())
+            .add(self.met.eq(true))
+    }
+
+    /// Counting, and its due time not passed.
+    fn counting_in_time(&self, now: DateTime<Utc>) -> Condition {
+        Condition::all().add(self.met.is_null()).add(
+            Condition::any()
+                .add(self.due_at.is_null())
+                .add(self.due_at.gte(now)),
+        )
+    }
+
+    fn breached(&self, now: DateTime<Utc>) -> Condition {
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(self.met.is_not_null())
+                    .add(self.met.eq(false)),
+            )
+            .add(
+                Condition::all()
+                    .add(self.met.is_null())
+                    .add(self.due_at.is_not_null())
+                    .add(self.due_at.lt(now)),
+            )
+    }
+
+    fn not_breached(&self, now: DateTime<Utc>) -> Condition {
+        Condition::any()
+            .add(self.met())
+            .add(self.counting_in_time(now))
+    }
+
+    fn due_soon(&self, now: DateTime<Utc>) -> Condition {
+        self.counting_in_time(now)
+            .add(self.due_soon_at.is_not_null())
+            .add(self.due_soon_at.lt(now))
+    }
+
+    fn on_track(&self, now: DateTime<Utc>) -> Condition {
+        self.counting_in_time(now).add(
+            Condition::any()
+                .add(self.due_soon_at.is_null())
+                .add(self.due_soon_at.gte(now)),
+        )
+    }
+}
+
+/// The tickets whose targets stand as `filter` says at `now` (see [`SlaFilter`]); tickets
+/// whose clocks are not stored yet are left out.
+fn sla_condition(filter: SlaFilter, now: DateTime<Utc>) -> Condition {
+    let (f, r) = (ClockColumns::FIRST_RESPONSE, ClockColumns::RESOLUTION);
+    let counted = Condition::all().add(ticket::Column::FirstResponseCountedMicros.is_not_null());
+    let neither_breached = Condition::all()
+        .add(f.not_breached(now))
+        .add(r.not_breached(now));
+    counted.add(match filter {
+        SlaFilter::Breached => Condition::any().add(f.breached(now)).add(r.breached(now)),
+        SlaFilter::DueSoon => {
+            neither_breached.add(Condition::any().add(f.due_soon(now)).add(r.due_soon(now)))
+        }
+        SlaFilter::OnTrack => Condition::all()
+            .add(Condition::any().add(f.met()).add(f.on_track(now)))
+            .add(Condition::any().add(r.met()).add(r.on_track(now)))
+            .add(Condition::any().add(f.on_track(now)).add(r.on_track(now))),
+        SlaFilter::Met => Condition::all().add(f.met()).add(r.met()),
+    })
 }
 
 /// The tickets the caller may see.
@@ -136,12 +337,12 @@ async fn reread(
     view(conn, caller, row).await
 }
 
-/// A page of the tickets the caller may see that `filter` lets through, newest first.
+/// A page of the tickets the caller may see that `filter` lets through, in `order`.
 pub async fn list(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: TicketFilter,
-    page: &PageRequest<Uuid>,
+    order: &ListOrder,
 ) -> Result<TicketPage, ApiError> {
     use ticket::Column;
     let matching = Condition::all()
@@ -160,13 +361,44 @@ pub async fn list(
             Expr::col((ticket::Entity, Column::SearchFolded))
                 .like(contains_pattern(&v.to_lowercase()))
         }))
-        .add_option(filter.updated_since.map(|v| Column::UpdatedAt.gte(v)));
-    let mut query = scoped(caller).filter(matching).order_by_desc(Column::Id);
-    if let Some(after) = page.after {
-        query = query.filter(Column::Id.lt(after));
-    }
-    let rows = query.limit(page.fetch()).all(conn).await?;
-    let page: Page<ticket::Model> = page.page(rows, |t| t.id);
+        .add_option(filter.updated_since.map(|v| Column::UpdatedAt.gte(v)))
+        .add_option(filter.sla.map(|(f, now)| sla_condition(f, now)));
+    let query = scoped(caller).filter(matching);
+    let page: Page<ticket::Model> = match order {
+        ListOrder::Newest(page) => {
+            let mut query = query.order_by_desc(Column::Id);
+            if let Some(after) = page.after {
+                query = query.filter(Column::Id.lt(after));
+            }
+            let rows = query.limit(page.fetch()).all(conn).await?;
+            page.page(rows, |t| t.id)
+        }
+        ListOrder::NextDue(page) => {
+            // Tickets without a due time last: `sla_next_due_at IS NULL` sorts false first.
+            let mut query = query
+                .order_by_asc(Column::SlaNextDueAt.is_null())
+                .order_by_asc(Column::SlaNextDueAt)
+                .order_by_asc(Column::Id);
+            if let Some((due, id)) = page.after {
+                let later = match due {
+                    Some(due) => Condition::any()
+                        .add(Column::SlaNextDueAt.gt(due))
+                        .add(
+                            Condition::all()
+                                .add(Column::SlaNextDueAt.eq(due))
+                                .add(Column::Id.gt(id)),
+                        )
+                        .add(Column::SlaNextDueAt.is_null()),
+                    None => Condition::all()
+                        .add(Column::SlaNextDueAt.is_null())
+                        .add(Column::Id.gt(id)),
+                };
+                query = query.filter(later);
+            }
+            let rows = query.limit(page.fetch()).all(conn).await?;
+            page.page(rows, |t| (t.sla_next_due_at, t.id))
+        }
+    };
     Ok(TicketPage {
         items: views(conn, caller, page.items).await?,
         next_cursor: page.next_cursor,
@@ -253,11 +485,27 @@ async fn views(
             entry.1 += n;
         }
     }
+    // Tickets from before service levels were kept are replayed with today's settings.
+    let settings = if rows.iter().any(|t| stored_clocks(t).is_none()) {
+        Some(service_levels::settings(conn, Hold::Read).await?)
+    } else {
+        None
+    };
+    let now = clock::now();
+    let show_sla = policy::sees_service_level_states(caller);
     rows.into_iter()
         .map(|t| {
             let history = histories.remove(&t.id).unwrap_or_default();
             let (count, notes) = counts.get(&t.id).copied().unwrap_or_default();
-            Ticket::from_row(t, history, count, notes)
+            let clocks = match (stored_clocks(&t), &settings) {
+                (Some(clocks), _) => clocks,
+                (None, Some(settings)) => {
+                    let changes: Vec<_> = history.iter().map(|c| (c.changed_at, c.to)).collect();
+                    replayed(&t, &changes, settings)?
+                }
+                (None, None) => return Err(ApiError::Internal),
+            };
+            Ticket::from_row(t, history, count, notes, clocks, now, show_sla)
         })
         .collect()
 }
@@ -351,16 +599,18 @@ pub async fn create(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     new: ValidNewTicket,
+    settings: &Settings,
 ) -> Result<Ticket, ApiError> {
     let municipality = caller
         .municipality
         .as_ref()
         .ok_or(ApiError::Internal)?
         .to_string();
-    let now = Utc::now();
+    let now = clock::now();
     let number = next_number(conn, rules::numbering_year(now)).await?;
     let id = Uuid::now_v7();
-    ticket::ActiveModel {
+    let clocks = Clocks::start(&settings.calendar, settings.targets.of(new.priority), now);
+    let mut row = ticket::ActiveModel {
         id: Set(id),
         number: Set(number.clone()),
         municipality_number: Set(municipality),
@@ -382,9 +632,10 @@ pub async fn create(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(conn)
-    .await?;
+        ..Default::default()
+    };
+    set_clocks(&mut row, &clocks);
+    row.insert(conn).await?;
     let reason = StatusChangeReason::Created;
     record_status(conn, caller, id, None, TicketStatus::New, reason, now).await?;
     let summary = format!("created {number}");
@@ -399,12 +650,34 @@ async fn apply(
     caller: &Caller,
     current: &ticket::Model,
     change: ChangeSet,
+    settings: &Settings,
 ) -> Result<(), ApiError> {
     let set = |v: &str| Set(v.to_string());
     let mut row = ticket::ActiveModel {
         updated_at: Set(change.at),
         ..Default::default()
     };
+    // The clocks move with the status, the first response and the priority.
+    let progress = Progress {
+        status: match change.status {
+            Some(m) => m.to,
+            None => TicketStatus::from_stored(&current.status)?,
+        },
+        responded: change.first_response_at.is_some() || current.first_response_at.is_some(),
+    };
+    let priority = match change.priority {
+        Some(p) => p,
+        None => TicketPriority::from_stored(&current.priority)?,
+    };
+    let cal = &settings.calendar;
+    let clocks = clocks_of(conn, current, settings).await?.advance(
+        cal,
+        cal,
+        settings.targets.of(priority),
+        change.at,
+        progress,
+    );
+    set_clocks(&mut row, &clocks);
     if let Some(m) = change.status {
         row.status = set(m.to.as_str());
     }
@@ -455,9 +728,10 @@ pub async fn update(
     caller: &Caller,
     current: &ticket::Model,
     change: ChangeSet,
+    settings: &Settings,
 ) -> Result<Ticket, ApiError> {
     let summary = format!("{}: {}", current.number, change.summary());
-    apply(conn, caller, current, change).await?;
+    apply(conn, caller, current, change, settings).await?;
     audited(conn, caller, audit::Action::Update, current.id, summary).await?;
     reread(conn, caller, current.id).await
 }
@@ -468,11 +742,12 @@ pub async fn refer(
     caller: &Caller,
     current: &ticket::Model,
     change: ChangeSet,
+    settings: &Settings,
 ) -> Result<Ticket, ApiError> {
     // A referral's change set always carries the referral.
     let to = change.referral.as_ref().ok_or(ApiError::Internal)?.to;
     let summary = format!("{} referred to {}", current.number, to.as_str());
-    apply(conn, caller, current, change).await?;
+    apply(conn, caller, current, change, settings).await?;
     audited(conn, caller, audit::Action::Refer, current.id, summary).await?;
     reread(conn, caller, current.id).await
 }
@@ -486,6 +761,7 @@ pub async fn add_message(
     message: ValidMessage,
     change: Option<ChangeSet>,
     at: DateTime<Utc>,
+    settings: &Settings,
 ) -> Result<TicketMessage, ApiError> {
     let internal = message.internal;
     let created = ticket_message::ActiveModel {
@@ -501,7 +777,7 @@ pub async fn add_message(
     .insert(conn)
     .await?;
     if let Some(change) = change {
-        apply(conn, caller, ticket, change).await?;
+        apply(conn, caller, ticket, change, settings).await?;
     }
     let (action, kind) = if internal {
         (audit::Action::Note, "internal note")
@@ -527,38 +803,65 @@ pub async fn ticket_times(
         query = query.filter(ticket::Column::CreatedAt.lt(to));
     }
     // Only the columns the figures need: a ticket's body can be long.
+    #[derive(sea_orm::FromQueryResult)]
+    struct Times {
+        category: String,
+        priority: String,
+        status: String,
+        created_at: DateTime<Utc>,
+        first_response_at: Option<DateTime<Utc>>,
+        resolved_at: Option<DateTime<Utc>>,
+        first_response_counted_micros: Option<i64>,
+        first_response_met: Option<bool>,
+        resolution_counted_micros: Option<i64>,
+        resolution_met: Option<bool>,
+    }
     let found = query
         .select_only()
         .columns([
             ticket::Column::Category,
+            ticket::Column::Priority,
             ticket::Column::Status,
             ticket::Column::CreatedAt,
             ticket::Column::FirstResponseAt,
             ticket::Column::ResolvedAt,
+            ticket::Column::FirstResponseCountedMicros,
+            ticket::Column::FirstResponseMet,
+            ticket::Column::ResolutionCountedMicros,
+            ticket::Column::ResolutionMet,
         ])
-        .into_tuple::<(
-            String,
-            String,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-        )>()
+        .into_model::<Times>()
         .all(conn)
         .await?;
     found
         .into_iter()
-        .map(
-            |(category, status, created_at, first_response_at, resolved_at)| {
-                let seconds =
-                    |at: Option<DateTime<Utc>>| at.map(|at| (at - created_at).num_seconds());
-                Ok(TicketTimes {
-                    category: TicketCategory::from_stored(&category)?,
-                    status: TicketStatus::from_stored(&status)?,
-                    first_response: seconds(first_response_at),
-                    resolution: seconds(resolved_at),
-                })
-            },
-        )
+        .map(|t| {
+            let seconds =
+                |at: Option<DateTime<Utc>>| at.map(|at| (at - t.created_at).num_seconds());
+            // A settled clock counted up to the reply (or the resolution).
+            let business = |at: Option<DateTime<Utc>>, counted: Option<i64>, met: Option<bool>| {
+                at.and(met).and(counted).map(|micros| micros / 1_000_000)
+            };
+            Ok(TicketTimes {
+                category: TicketCategory::from_stored(&t.category)?,
+                priority: TicketPriority::from_stored(&t.priority)?,
+                status: TicketStatus::from_stored(&t.status)?,
+                first_response: seconds(t.first_response_at),
+                resolution: seconds(t.resolved_at),
+                first_response_business: business(
+                    t.first_response_at,
+                    t.first_response_counted_micros,
+                    t.first_response_met,
+                ),
+                resolution_business: business(
+                    t.resolved_at,
+                    t.resolution_counted_micros,
+                    t.resolution_met,
+                ),
+                first_response_met: t.first_response_met,
+                resolution_met: t.resolution_met,
+            })
+        })
         .collect()
 }
 
@@ -579,4 +882,95 @@ pub async fn open_per_municipality(
         .into_iter()
         .map(|(m, n)| (m, u32::try_from(n).unwrap_or(u32::MAX)))
         .collect())
+}
+
+/// How many tickets a recount reads at a time.
+const RECOUNT_BATCH: u64 = 500;
+
+/// Moves the clocks of every ticket that is still open from `before` to `after` at `at`: the
+/// business time each has run so far is counted with `before` and stays counted, and what
+/// is left of its targets is placed with `after`. Runs in the transaction that changes the
+/// calendar or the targets, holding them exclusively, so no ticket write is counted half
+/// with one and half with the other. The tickets' versions do not change (nothing a client
+/// wrote did); their ETags do. Returns how many tickets moved.
+pub async fn recount_clocks(
+    conn: &impl ConnectionTrait,
+    before: &Settings,
+    after: &Settings,
+    at: DateTime<Utc>,
+) -> Result<u64, ApiError> {
+    let mut moved = 0;
+    let mut last: Option<Uuid> = None;
+    loop {
+        let mut query = ticket::Entity::find()
+            .filter(ticket::Column::Status.is_not_in(TicketStatus::DONE.map(TicketStatus::as_str)))
+            .order_by_asc(ticket::Column::Id)
+            .limit(RECOUNT_BATCH);
+        if let Some(last) = last {
+            query = query.filter(ticket::Column::Id.gt(last));
+        }
+        let rows = query.all(conn).await?;
+        let Some(tail) = rows.last() else { break };
+        last = Some(tail.id);
+        for row in rows {
+            let progress = Progress {
+                status: TicketStatus::from_stored(&row.status)?,
+                responded: row.first_response_at.is_some(),
+            };
+            let targets = after
+                .targets
+                .of(TicketPriority::from_stored(&row.priority)?);
+            let clocks = clocks_of(conn, &row, before).await?.advance(
+                &before.calendar,
+                &after.calendar,
+                targets,
+                at,
+                progress,
+            );
+            let mut update = ticket::ActiveModel {
+                ..Default::default()
+            };
+            set_clocks(&mut update, &clocks);
+            ticket::Entity::update_many()
+                .set(update)
+                .filter(ticket::Column::Id.eq(row.id))
+                .exec(conn)
+                .await?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+/// Stores the clocks of every ticket created before service levels were kept, replayed from
+/// its history with the settings in force (held, like any ticket write), so that lists and
+/// statistics find them. Run once the database is migrated; returns how many it stored.
+pub async fn store_missing_clocks(conn: &impl ConnectionTrait) -> Result<u64, ApiError> {
+    let settings = hold_settings(conn).await?;
+    let mut stored = 0;
+    loop {
+        let rows = ticket::Entity::find()
+            .filter(ticket::Column::FirstResponseCountedMicros.is_null())
+            .order_by_asc(ticket::Column::Id)
+            .limit(RECOUNT_BATCH)
+            .all(conn)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let clocks = clocks_of(conn, &row, &settings).await?;
+            let mut update = ticket::ActiveModel {
+                ..Default::default()
+            };
+            set_clocks(&mut update, &clocks);
+            ticket::Entity::update_many()
+                .set(update)
+                .filter(ticket::Column::Id.eq(row.id))
+                .exec(conn)
+                .await?;
+            stored += 1;
+        }
+    }
+    Ok(stored)
 }

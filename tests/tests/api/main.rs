@@ -20,6 +20,7 @@ mod meeting_places;
 mod municipalities;
 mod opening_hours;
 mod operations;
+mod service_levels;
 mod spec;
 mod tickets;
 mod topics;

@@ -1723,7 +1723,7 @@ async fn a_waitlisted_registration_is_private_and_a_bad_waitlist_flag_stores_not
         let mut body = registration(1);
         body["waitlist"] = flag;
         let refused = register(&app, &id, "1103", body, None).await;
-        refused.expect(400);
+        assert_eq!(refused.expect(422).invalid_fields(), ["waitlist"]);
     }
     for token in [app.ks(), app.kmd()] {
         post(&app, &token, &registrations, None, waiting(1))
