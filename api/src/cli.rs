@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::app::{app_with, spec};
-use crate::auth::{Role, TokenRequest, mint};
-use crate::config::{Config, ConfigError};
+use crate::auth::{Role, TokenRequest, Verifier, mint};
+use crate::config::{Config, ConfigError, JwtKey, KeySource};
 use crate::http::server::Server;
 use crate::logging::init_logging;
 use crate::state::{AppState, Db};
@@ -177,31 +177,89 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
     if Config::uses_development_secret(|name| std::env::var(name).ok()) {
         tracing::warn!(
             "DIGIHJELPEN_JWT_SECRET is not set: using a development secret kept beside the database; \
-             set it (or DIGIHJELPEN_JWT_PUBLIC_KEY) in production"
+             set it (or DIGIHJELPEN_JWT_PUBLIC_KEY, DIGIHJELPEN_OIDC_ISSUER) in production"
         );
     }
+    // Identity providers first: one that cannot be read stops start-up before anything else.
+    let verifier = Verifier::connect(&config.jwt)
+        .await
+        .map_err(|e| ConfigError {
+            variable: identity_variable(&config),
+            message: e.to_string(),
+        })?;
     let db = migrate(&config).await?;
     count_missing_clocks(&db).await?;
     let server = listen(&config).await?;
     let address = server.local_addr().unwrap_or(config.listen);
-    let state = AppState::new(db, &config.jwt);
+    let state = AppState::new(db, verifier);
     println!("Digihjelpen API listening on http://{address}");
     println!("  docs:  http://{address}/docs");
     println!("  spec:  http://{address}/openapi.json");
     println!("  token: cargo run --release -- token --role ks --sub your-name");
-    server
+    let stopping = state.clone();
+    let grace = config.shutdown_grace;
+    let served = server
         .run_with_graceful_shutdown(
-            app_with(state, &config.cors_origins, &config.edge),
-            async {
-                let _ = tokio::signal::ctrl_c().await;
+            app_with(state.clone(), &config.cors_origins, &config.edge),
+            async move {
+                let signal = stop_signal().await;
+                // Readiness fails at once; the listener closes as this future ends.
+                stopping.begin_stop();
+                tracing::info!(
+                    signal,
+                    grace_seconds = grace.as_secs_f64(),
+                    "stopping: no new connections, the requests in flight finish"
+                );
             },
-            Some(Duration::from_secs(10)),
+            Some(grace),
         )
-        .await
-        .map_err(|e| ConfigError {
-            variable: "DIGIHJELPEN_LISTEN",
-            message: format!("the server stopped: {e}"),
-        })
+        .await;
+    state.db.close().await;
+    served.map_err(|e| ConfigError {
+        variable: "DIGIHJELPEN_LISTEN",
+        message: format!("the server stopped: {e}"),
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The variable that names the identity providers, for a start-up error.
+fn identity_variable(config: &Config) -> &'static str {
+    match &config.jwt.key {
+        JwtKey::Providers(providers)
+            if matches!(
+                providers.first().map(|p| &p.keys),
+                Some(KeySource::KeySet(_))
+            ) =>
+        {
+            "DIGIHJELPEN_JWKS_URL"
+        }
+        _ => "DIGIHJELPEN_OIDC_ISSUER",
+    }
+}
+
+/// Waits for SIGTERM (an orchestrator) or SIGINT (Ctrl-C) and names it.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "SIGTERM cannot be handled; only Ctrl-C stops cleanly");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }
 
 /// The listener with the edge's bounds on connections (`DIGIHJELPEN_EDGE_*`).

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use crate::auth::{BearerAuth, Role};
-use crate::http::error::{E401, Failure};
+use crate::auth::{BearerAuth, Role, Via};
+use crate::http::error::{AUTH, Failure};
 use crate::tags::ApiTags;
 
 /// The verified claims of the caller's token.
@@ -19,6 +19,13 @@ pub struct Me {
     #[oai(nullable)]
     pub name: Option<String>,
     pub expires_at: DateTime<Utc>,
+    /// How the caller was recognised: a token signed with the API's own secret
+    /// (`secret`), by the configured public key's pair (`public_key`), by an OpenID Connect
+    /// provider (`oidc`), or a system's Maskinporten token (`maskinporten`).
+    pub via: Via,
+    /// For a system (Maskinporten): the organisation number it acts for.
+    #[oai(nullable)]
+    pub organization_number: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -37,7 +44,7 @@ impl MeApi {
     ///
     /// The verified claims of the bearer token: a quick way to check a token.
     #[oai(path = "/me", method = "get", operation_id = "get_me")]
-    async fn me(&self, auth: BearerAuth) -> Result<MeResponse, Failure<E401>> {
+    async fn me(&self, auth: BearerAuth) -> Result<MeResponse, Failure<AUTH>> {
         let caller = auth.0;
         Ok(MeResponse::Ok(Json(Me {
             sub: caller.sub,
@@ -45,6 +52,8 @@ impl MeApi {
             municipality: caller.municipality.map(|m| m.into_inner()),
             name: caller.name,
             expires_at: DateTime::from_timestamp(caller.expires_at, 0).unwrap_or_default(),
+            via: caller.via,
+            organization_number: caller.organization_number,
         })))
     }
 }

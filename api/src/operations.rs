@@ -3,7 +3,10 @@
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
+use chrono::{DateTime, Utc};
+
 use crate::http::error::ProblemDetails;
+use crate::http::server::RETRY_AFTER_SECONDS;
 use crate::state::AppState;
 use crate::tags::ApiTags;
 
@@ -25,14 +28,44 @@ pub enum LiveResponse {
     Ok(Json<Health>),
 }
 
+/// Readiness, with how the identity providers' key sets are doing.
+#[derive(Debug, Object)]
+pub struct Readiness {
+    pub status: HealthStatus,
+    /// One entry per identity provider (none with the HS256 secret or a PEM key). A
+    /// provider that cannot be reached leaves the instance ready: the keys fetched before
+    /// keep verifying tokens.
+    pub identity_providers: Vec<ProviderHealth>,
+}
+
+#[derive(Debug, Object)]
+pub struct ProviderHealth {
+    pub issuer: String,
+    /// Whether the last fetch of its key set succeeded.
+    pub reachable: bool,
+    /// The signing keys cached for it.
+    pub keys: u32,
+    /// When its key set was last fetched successfully.
+    #[oai(nullable)]
+    pub refreshed_at: Option<DateTime<Utc>>,
+    /// Why the last fetch failed, while it is unreachable.
+    #[oai(nullable)]
+    pub last_error: Option<String>,
+}
+
 #[derive(ApiResponse)]
 pub enum ReadyResponse {
     /// The database answers: the instance can take traffic.
     #[oai(status = 200)]
-    Ok(Json<Health>),
-    /// The database does not answer.
+    Ok(Json<Readiness>),
+    /// The database does not answer, or the server is stopping.
     #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<ProblemDetails>),
+    Unavailable(
+        Json<ProblemDetails>,
+        /// Seconds to wait before asking again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -59,16 +92,42 @@ impl OperationsApi {
 
     /// Readiness
     ///
-    /// 200 when the database answers, 503 when it does not.
+    /// 200 when the database answers, 503 when it does not and, at once, when the server
+    /// has been told to stop (SIGTERM), so that no new traffic is sent its way while the
+    /// requests in flight finish.
     #[oai(path = "/health/ready", method = "get", operation_id = "health_ready")]
     async fn ready(&self, state: poem::web::Data<&AppState>) -> ReadyResponse {
-        if state.db.is_ready().await {
-            ReadyResponse::Ok(Json(Health {
-                status: HealthStatus::Ok,
-            }))
-        } else {
-            ReadyResponse::Unavailable(Json(crate::http::error::ApiError::Unavailable.problem()))
+        let unavailable = |detail: &str| {
+            ReadyResponse::Unavailable(
+                Json(ProblemDetails::for_status(
+                    poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                    detail.to_string(),
+                )),
+                RETRY_AFTER_SECONDS,
+            )
+        };
+        if state.is_stopping() {
+            return unavailable("the server is stopping; another instance will answer");
         }
+        if !state.db.is_ready().await {
+            return unavailable(&crate::http::error::ApiError::Unavailable.to_string());
+        }
+        let identity_providers = state
+            .verifier
+            .providers()
+            .into_iter()
+            .map(|p| ProviderHealth {
+                issuer: p.issuer,
+                reachable: p.reachable,
+                keys: u32::try_from(p.keys).unwrap_or(u32::MAX),
+                refreshed_at: p.refreshed_at,
+                last_error: p.last_error,
+            })
+            .collect();
+        ReadyResponse::Ok(Json(Readiness {
+            status: HealthStatus::Ok,
+            identity_providers,
+        }))
     }
 
     /// Metrics

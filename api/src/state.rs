@@ -1,7 +1,9 @@
-//! What every request shares: the database pool, the token verifier and the metrics.
-//! Nothing here is needed by another replica: the API is stateless.
+//! What every request shares: the database pool, the token verifier, the metrics and
+//! whether the server is stopping. Nothing here is needed by another replica: the API is
+//! stateless.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sea_orm::{
@@ -10,7 +12,6 @@ use sea_orm::{
 };
 
 use crate::auth::Verifier;
-use crate::config::JwtConfig;
 use crate::http::metrics::Metrics;
 
 #[derive(Clone)]
@@ -18,15 +19,30 @@ pub struct AppState {
     pub db: Db,
     pub verifier: Arc<Verifier>,
     pub metrics: Arc<Metrics>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(db: Db, jwt: &JwtConfig) -> Self {
+    pub fn new(db: Db, verifier: Verifier) -> Self {
+        let metrics = Metrics::new();
+        for collector in verifier.collectors() {
+            metrics.register(collector);
+        }
         Self {
             db,
-            verifier: Arc::new(Verifier::new(jwt)),
-            metrics: Arc::new(Metrics::new()),
+            verifier: Arc::new(verifier),
+            metrics: Arc::new(metrics),
+            stopping: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// From now on `/health/ready` answers 503: the server is stopping.
+    pub fn begin_stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
     }
 }
 
@@ -72,6 +88,13 @@ impl Db {
                 ..Default::default()
             })
             .await
+    }
+
+    /// Closes the pool: the connections in it are ended, and nothing more can be asked.
+    pub async fn close(&self) {
+        if let Err(err) = self.0.close_by_ref().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
     }
 
     /// Starts a transaction that only reads, and reads one snapshot throughout: a view

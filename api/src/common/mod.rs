@@ -6,6 +6,7 @@ pub mod clock;
 pub mod holidays;
 pub mod optional;
 pub mod oslo;
+pub mod role;
 pub mod rows;
 pub mod stored;
 pub mod text;

@@ -34,7 +34,7 @@ use model::{
 async fn reader(req: &poem::Request, state: &AppState) -> Option<Caller> {
     let header = req.headers().get(poem::http::header::AUTHORIZATION)?;
     let token = header.to_str().ok()?.strip_prefix("Bearer ")?;
-    state.verifier.verify(token, state).await.ok()
+    state.verifier.verify(token, &state.db).await.ok()
 }
 
 /// Every grants operation, as one API for the composition root: the schemes' below, their

@@ -464,6 +464,8 @@ fn drafts_are_seen_by_the_ministry_and_ks_only() {
             .map(|m| crate::common::values::MunicipalityNumber::parse(m).unwrap()),
         name: None,
         expires_at: 0,
+        via: crate::auth::Via::Secret,
+        organization_number: None,
     };
     assert!(sees_draft_schemes(Some(&caller(Role::Kmd, None))));
     assert!(sees_draft_schemes(Some(&caller(Role::Ks, None))));

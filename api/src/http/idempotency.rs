@@ -164,6 +164,8 @@ mod tests {
             municipality: municipality.map(|m| MunicipalityNumber::parse(m).unwrap()),
             name: None,
             expires_at: 0,
+            via: crate::auth::Via::Secret,
+            organization_number: None,
         };
         let oslo = key_id(
             &caller(Role::Municipality, Some("0301")),

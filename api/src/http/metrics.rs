@@ -45,6 +45,11 @@ impl Metrics {
         }
     }
 
+    /// Adds metrics of another part (the identity providers') to those rendered.
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        self.registry.register(collector).expect("registered once");
+    }
+
     /// Counts one answered request; `route` is a template, never a concrete path.
     pub fn observe(&self, method: &str, route: &str, status: StatusCode, seconds: f64) {
         let labels = [method, route, status.as_str()];

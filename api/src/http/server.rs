@@ -115,7 +115,12 @@ impl Server {
         };
         match timeout {
             Some(timeout) => {
-                let _ = tokio::time::timeout(timeout, drained).await;
+                if tokio::time::timeout(timeout, drained).await.is_err() {
+                    tracing::warn!(
+                        connections = open.load(Ordering::Acquire),
+                        "the grace period ended with requests still in flight; they are cut"
+                    );
+                }
             }
             None => drained.await,
         }

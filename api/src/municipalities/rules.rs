@@ -290,6 +290,8 @@ mod tests {
             municipality: None,
             name: None,
             expires_at: 0,
+            via: crate::auth::Via::Secret,
+            organization_number: None,
         }
     }
 

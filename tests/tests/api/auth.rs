@@ -34,7 +34,11 @@ fn sign(algorithm: Algorithm, claims: &Value, key: &EncodingKey) -> String {
 }
 
 fn hs256(claims: &Value, secret: &[u8]) -> String {
-    sign(Algorithm::HS256, claims, &EncodingKey::from_secret(secret))
+    sign(
+        Algorithm::HS256,
+        claims,
+        &EncodingKey::from_secret(secret).unwrap(),
+    )
 }
 
 /// `claims()` signed RS256 with the private key of a fixture file.
@@ -63,6 +67,8 @@ async fn each_role_reads_its_own_claims(app: TestApp) {
     ks.expect(200);
     assert_eq!(ks.body["role"], "ks");
     assert_eq!(ks.body["sub"], "ks-kari");
+    assert_eq!(ks.body["via"], "secret");
+    assert_eq!(ks.body["organization_number"], serde_json::Value::Null);
     assert_eq!(me(&app, &app.kmd()).await.expect(200).body["role"], "kmd");
     let oslo = me(&app, &app.municipality("0301")).await;
     oslo.expect(200);
@@ -217,7 +223,10 @@ fn fixture(name: &str) -> String {
 async fn with_an_rs256_key_only_rs256_tokens_signed_by_its_pair_pass() {
     let app = TestApp::sqlite_with(pem_config("rs256-public.pem")).await;
     let signed = rs256("rs256-private.pem");
-    me(&app, &signed).await.expect(200);
+    assert_eq!(
+        me(&app, &signed).await.expect(200).body["via"],
+        "public_key"
+    );
 
     // An HS256 token, even one "signed" with the public key as the secret, is refused.
     let public = std::fs::read(fixture("rs256-public.pem")).unwrap();

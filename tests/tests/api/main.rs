@@ -14,6 +14,7 @@ mod field_errors;
 mod grants;
 mod hostile;
 mod hostile_suite;
+mod identity;
 mod locations;
 mod meeting_places;
 mod municipalities;

@@ -10,14 +10,34 @@ async fn liveness_and_readiness_answer_ok(app: TestApp) {
     assert_eq!(live.body, json!({"status": "ok"}));
     let ready = app.get("/health/ready").await;
     ready.expect(200);
+    assert_eq!(
+        ready.body,
+        json!({"status": "ok", "identity_providers": []})
+    );
 }
 db_test!(liveness_and_readiness_answer_ok);
 
+async fn a_stopping_server_is_not_ready_at_once_but_still_answers(app: TestApp) {
+    app.state.begin_stop();
+    let ready = app.get("/health/ready").await;
+    ready.expect(503);
+    assert_eq!(ready.header("retry-after"), Some("1"));
+    assert!(ready.body["detail"].as_str().unwrap().contains("stopping"));
+    // Requests that reach it are still served while it drains.
+    app.get("/health/live").await.expect(200);
+    app.get("/api/v1/municipalities/0301").await.expect(200);
+}
+db_test!(a_stopping_server_is_not_ready_at_once_but_still_answers);
+
 async fn without_a_database_readiness_and_reads_answer_503_problems(app: TestApp) {
     app.db.close_by_ref().await.unwrap();
-    app.get("/health/ready").await.expect(503);
+    let ready = app.get("/health/ready").await;
+    ready.expect(503);
+    assert_eq!(ready.header("retry-after"), Some("1"));
     let read = app.get("/api/v1/municipalities").await;
     read.expect(503);
+    // Every 503 says when to come back.
+    assert_eq!(read.header("retry-after"), Some("1"));
     assert!(!read.text.to_lowercase().contains("sql"), "{}", read.text);
     // The process itself is still alive.
     app.get("/health/live").await.expect(200);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use digihjelpen::app::app;
-use digihjelpen::auth::{Role, TokenRequest, mint};
+use digihjelpen::auth::{Role, TokenRequest, Verifier, mint};
 use digihjelpen::config::{JwtConfig, JwtKey};
 use digihjelpen::state::{AppState, Db};
 use migration::{Migrator, MigratorTrait};
@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 mod postgres;
+pub mod provider;
 
 use postgres::PostgresDatabase;
 
@@ -62,11 +63,7 @@ pub struct TestApp {
 }
 
 pub fn jwt_config() -> JwtConfig {
-    JwtConfig {
-        key: JwtKey::Secret(SECRET.as_bytes().to_vec()),
-        issuer: "digihjelpen".into(),
-        audience: "digihjelpen-api".into(),
-    }
+    JwtConfig::new(JwtKey::Secret(SECRET.as_bytes().to_vec()))
 }
 
 impl TestApp {
@@ -79,7 +76,7 @@ impl TestApp {
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
         let db = connect(&url).await;
         Migrator::up(db.conn(), None).await.expect("migrations");
-        Self::start(db, jwt, Some(dir), None)
+        Self::start(db, jwt, Some(dir), None).await
     }
 
     /// A fresh app on a PostgreSQL database of its own, cloned from the migrated template
@@ -87,6 +84,11 @@ impl TestApp {
     /// `DIGIHJELPEN_REQUIRE_POSTGRES=1` (as `.ci/run` sets it) a missing URL panics
     /// instead, so that CI cannot pass with the PostgreSQL half skipped.
     pub async fn postgres() -> Option<Self> {
+        Self::postgres_with(jwt_config()).await
+    }
+
+    /// [`TestApp::postgres`] with the given identity configuration.
+    pub async fn postgres_with(jwt: JwtConfig) -> Option<Self> {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
             assert!(
                 !postgres_required(),
@@ -98,17 +100,20 @@ impl TestApp {
         };
         let database = PostgresDatabase::create(&admin_url).await;
         let db = connect(&database.url).await;
-        Some(Self::start(db, jwt_config(), None, Some(database)))
+        Some(Self::start(db, jwt, None, Some(database)).await)
     }
 
-    fn start(
+    async fn start(
         db: Db,
         jwt: JwtConfig,
         sqlite_dir: Option<tempfile::TempDir>,
         postgres: Option<PostgresDatabase>,
     ) -> Self {
         let conn = db.conn().clone();
-        let state = AppState::new(db, &jwt);
+        let verifier = Verifier::connect(&jwt)
+            .await
+            .expect("the identity providers answer");
+        let state = AppState::new(db, verifier);
         let endpoint = app(state.clone(), &["https://digihjelpen.example".into()]);
         Self {
             client: TestClient::new(endpoint.boxed()),

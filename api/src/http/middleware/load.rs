@@ -121,7 +121,7 @@ impl Load {
         };
         if let Some(state) = &self.state {
             // The operation's own check takes the caller from here instead of verifying again.
-            let caller = state.verifier.verify(token, state).await?;
+            let caller = state.verifier.verify(token, &state.db).await?;
             req.set_data(caller);
         }
         Ok(())
@@ -138,7 +138,7 @@ impl Load {
             return principal(caller);
         }
         if let (Ok(Some(token)), Some(state)) = (bearer_token(req), &self.state)
-            && let Ok(caller) = state.verifier.verify(token, state).await
+            && let Ok(caller) = state.verifier.verify(token, &state.db).await
         {
             return principal(&caller);
         }

@@ -149,6 +149,17 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem
                 HeaderValue::from_str(allow).expect("method names are ASCII"),
             );
         }
+        // A 503 always says when to come back (the database is away, the server stops).
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE
+            && !response
+                .headers()
+                .contains_key(poem::http::header::RETRY_AFTER)
+        {
+            response.headers_mut().insert(
+                poem::http::header::RETRY_AFTER,
+                crate::http::server::RETRY_AFTER_SECONDS.into(),
+            );
+        }
         if let Some(if_none_match) = &if_none_match {
             response = conditional::revalidate(
                 response,

@@ -4,6 +4,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod identity;
+
+pub use identity::{ClaimMapping, JwtConfig, JwtKey, KeySource, MachineClients, Provider};
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://digihjelpen.db?mode=rwc";
 
 #[derive(Clone, Debug)]
@@ -14,6 +18,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
     pub edge: EdgeConfig,
+    /// How long a stop (SIGTERM, SIGINT) waits for the requests in flight.
+    pub shutdown_grace: Duration,
 }
 
 /// The bounds at the edge: how long a client may take, how many connections and requests
@@ -108,31 +114,6 @@ impl EdgeConfig {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct JwtConfig {
-    pub key: JwtKey,
-    pub issuer: String,
-    pub audience: String,
-}
-
-#[derive(Clone)]
-pub enum JwtKey {
-    /// A shared HS256 secret: tokens can be minted and verified with it.
-    Secret(Vec<u8>),
-    /// The PEM public key of an identity provider (RS256 or ES256): tokens are only verified.
-    PublicKeyPem(Vec<u8>),
-}
-
-impl std::fmt::Debug for JwtKey {
-    // Never print key material.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Secret(_) => f.write_str("JwtKey::Secret(..)"),
-            Self::PublicKeyPem(_) => f.write_str("JwtKey::PublicKeyPem(..)"),
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -188,32 +169,7 @@ impl Config {
             )
         })?;
 
-        let key = match (
-            var("DIGIHJELPEN_JWT_PUBLIC_KEY"),
-            var("DIGIHJELPEN_JWT_SECRET"),
-        ) {
-            (Some(path), _) if !path.is_empty() => {
-                let pem = std::fs::read(&path).map_err(|e| {
-                    error(
-                        "DIGIHJELPEN_JWT_PUBLIC_KEY",
-                        format!("cannot read {path}: {e}"),
-                    )
-                })?;
-                crate::auth::verifying_key(&pem)
-                    .map_err(|e| error("DIGIHJELPEN_JWT_PUBLIC_KEY", e))?;
-                JwtKey::PublicKeyPem(pem)
-            }
-            (_, Some(secret)) if !secret.is_empty() => {
-                if secret.len() < 32 {
-                    return Err(error(
-                        "DIGIHJELPEN_JWT_SECRET",
-                        "must be at least 32 characters",
-                    ));
-                }
-                JwtKey::Secret(secret.into_bytes())
-            }
-            _ => JwtKey::Secret(development_secret(&database_url)?),
-        };
+        let jwt = identity::from_lookup(&var, || development_secret(&database_url))?;
 
         let cors_origins = var("DIGIHJELPEN_CORS_ORIGINS")
             .unwrap_or_default()
@@ -246,19 +202,28 @@ impl Config {
         Ok(Self {
             database_url,
             listen,
-            jwt: JwtConfig {
-                key,
-                issuer: var("DIGIHJELPEN_JWT_ISSUER")
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "digihjelpen".into()),
-                audience: var("DIGIHJELPEN_JWT_AUDIENCE")
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "digihjelpen-api".into()),
-            },
+            jwt,
             cors_origins,
             log_format,
             edge: EdgeConfig::from_lookup(&var)?,
+            shutdown_grace: shutdown_grace(&var)?,
         })
+    }
+}
+
+/// `DIGIHJELPEN_SHUTDOWN_GRACE`: 20 s unless set, at most an hour (0 stops at once).
+fn shutdown_grace(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    match var("DIGIHJELPEN_SHUTDOWN_GRACE").filter(|v| !v.trim().is_empty()) {
+        None => Ok(Duration::from_secs(20)),
+        Some(v) => humantime::parse_duration(v.trim())
+            .ok()
+            .filter(|d| *d <= Duration::from_secs(3600))
+            .ok_or_else(|| {
+                error(
+                    "DIGIHJELPEN_SHUTDOWN_GRACE",
+                    format!("'{v}' is not a duration such as 20s (at most 1h)"),
+                )
+            }),
     }
 }
 
@@ -314,8 +279,7 @@ fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
 impl Config {
     /// Whether the secret was generated for development rather than configured.
     pub fn uses_development_secret(var: impl Fn(&str) -> Option<String>) -> bool {
-        var("DIGIHJELPEN_JWT_PUBLIC_KEY").is_none_or(|v| v.is_empty())
-            && var("DIGIHJELPEN_JWT_SECRET").is_none_or(|v| v.is_empty())
+        matches!(identity::active_kind(&var), Ok(None))
     }
 }
 
@@ -329,8 +293,13 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        map.entry("DIGIHJELPEN_JWT_SECRET".into())
-            .or_insert_with(|| "a-test-secret-that-is-long-enough-000".into());
+        if !vars
+            .iter()
+            .any(|(k, _)| k.starts_with("DIGIHJELPEN_JWT_PUBLIC_KEY"))
+        {
+            map.entry("DIGIHJELPEN_JWT_SECRET".into())
+                .or_insert_with(|| "a-test-secret-that-is-long-enough-000".into());
+        }
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -343,6 +312,7 @@ mod tests {
         assert_eq!(config.jwt.audience, "digihjelpen-api");
         assert!(config.cors_origins.is_empty());
         assert_eq!(config.log_format, LogFormat::Pretty);
+        assert_eq!(config.shutdown_grace, Duration::from_secs(20));
     }
 
     #[test]
@@ -354,6 +324,7 @@ mod tests {
             ("DIGIHJELPEN_JWT_SECRET", "short"),
             ("DIGIHJELPEN_CORS_ORIGINS", "example.no"),
             ("DIGIHJELPEN_LOG_FORMAT", "xml"),
+            ("DIGIHJELPEN_SHUTDOWN_GRACE", "2h"),
         ] {
             let err = config(&[(variable, value)]).unwrap_err();
             assert_eq!(err.variable, variable);
