@@ -117,6 +117,8 @@ pub fn app_with(
     let routes = Route::new()
         .nest("/", service)
         .nest("/docs", docs)
+        .at("/problems", get(http::problems::index))
+        .at("/problems/:code", get(http::problems::page))
         .at(
             "/openapi.json",
             get(make_sync(move |_| {

@@ -9,7 +9,7 @@ use super::model::{GrantSchemeChanges, NewGrantScheme, SchemeStatus};
 use crate::auth::{Caller, Role};
 use crate::common::text::bounded;
 use crate::common::validation::Fields;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 
 /// Who sees a scheme in `draft`: the ministry, which prepares it, and KS, which reads every
 /// scheme (the role matrix); to the public and the municipalities it does not exist yet.
@@ -260,10 +260,13 @@ pub fn decisions_open(status: SchemeStatus) -> Result<(), ApiError> {
     if status == SchemeStatus::Closed {
         return Ok(());
     }
-    Err(ApiError::Conflict(format!(
-        "the scheme is {}: applications are decided while it is closed",
-        status.as_str()
-    )))
+    Err(ApiError::Conflict(
+        ProblemCode::WrongStatus,
+        format!(
+            "the scheme is {}: applications are decided while it is closed",
+            status.as_str()
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -402,7 +405,10 @@ mod tests {
     fn decisions_are_made_while_the_scheme_is_closed() {
         assert!(decisions_open(Closed).is_ok());
         for status in [Draft, Open, Decided] {
-            assert!(matches!(decisions_open(status), Err(ApiError::Conflict(_))));
+            assert!(matches!(
+                decisions_open(status),
+                Err(ApiError::Conflict(..))
+            ));
         }
     }
 

@@ -12,6 +12,8 @@ use poem_openapi::registry::{
 use poem_openapi::{ApiResponse, Object, types::Type};
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
+pub use crate::http::problems::ProblemCode;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An RFC 9457 problem: what went wrong, for people (`title`, `detail`) and for programs
@@ -19,9 +21,11 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct ProblemDetails {
-    /// A URI reference naming the kind of problem; stable, so clients may branch on it.
+    /// A URI reference naming the kind of problem (`/problems/<code>`, a page for people).
     #[oai(rename = "type")]
     pub kind: String,
+    /// The kind of problem, for programs: stable, one per kind of refusal.
+    pub code: ProblemCode,
     /// A short summary of the kind of problem.
     pub title: String,
     /// The HTTP status code.
@@ -83,8 +87,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
+    /// A conflict with the stored state, of the kind `ProblemCode` names.
+    #[error("{1}")]
+    Conflict(ProblemCode, String),
     #[error("the resource has changed since it was read: read it again and retry with its ETag")]
     PreconditionFailed { current_version: i32 },
     #[error("{detail}")]
@@ -123,7 +128,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            Self::Conflict(_) | Self::CapacityExceeded { .. } | Self::BudgetExceeded { .. } => {
+            Self::Conflict(..) | Self::CapacityExceeded { .. } | Self::BudgetExceeded { .. } => {
                 StatusCode::CONFLICT
             }
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
@@ -140,7 +145,14 @@ impl ApiError {
             Self::PreconditionFailed { current_version } => (None, Some(*current_version)),
             _ => (None, None),
         };
-        let mut problem = ProblemDetails::for_status(self.status(), self.to_string());
+        let code = match self {
+            Self::Malformed(_) => ProblemCode::Malformed,
+            Self::Conflict(code, _) => *code,
+            Self::CapacityExceeded { .. } => ProblemCode::CapacityExceeded,
+            Self::BudgetExceeded { .. } => ProblemCode::BudgetExceeded,
+            _ => ProblemCode::of_status(self.status()),
+        };
+        let mut problem = ProblemDetails::for_code(code, self.status(), self.to_string());
         problem.errors = errors;
         problem.current_version = current_version;
         if let Self::CapacityExceeded {
@@ -159,34 +171,15 @@ impl ApiError {
 impl ProblemDetails {
     /// A problem of the generic kind for a status; `detail` says what happened.
     pub fn for_status(status: StatusCode, detail: String) -> Self {
-        let (slug, title) = match status.as_u16() {
-            400 => ("bad-request", "The request is malformed"),
-            401 => ("unauthorized", "Authentication is required"),
-            403 => ("forbidden", "Not allowed for this caller"),
-            404 => ("not-found", "Not found"),
-            405 => ("method-not-allowed", "Method not allowed"),
-            406 => ("not-acceptable", "Not acceptable"),
-            408 => ("request-timeout", "The request took too long to arrive"),
-            409 => ("conflict", "Conflict with the current state"),
-            411 => ("length-required", "Length required"),
-            412 => ("precondition-failed", "The resource has changed"),
-            413 => ("payload-too-large", "The request body is too large"),
-            415 => ("unsupported-media-type", "Unsupported media type"),
-            422 => ("validation", "The request has invalid fields"),
-            428 => ("precondition-required", "If-Match is required"),
-            429 => ("too-many-requests", "Too many requests"),
-            503 => ("unavailable", "Service unavailable"),
-            _ if status.is_server_error() => ("internal", "Internal server error"),
-            _ => ("about:blank", status.canonical_reason().unwrap_or("Error")),
-        };
-        let kind = if slug == "about:blank" {
-            slug.to_string()
-        } else {
-            format!("/problems/{slug}")
-        };
+        Self::for_code(ProblemCode::of_status(status), status, detail)
+    }
+
+    /// A problem of the kind `code` (its `type` and `title`) answered with `status`.
+    pub fn for_code(code: ProblemCode, status: StatusCode, detail: String) -> Self {
         Self {
-            kind,
-            title: title.to_string(),
+            kind: code.type_uri(),
+            code,
+            title: code.title().to_string(),
             status: status.as_u16(),
             detail,
             errors: None,
@@ -233,12 +226,14 @@ impl From<DbErr> for ApiError {
             _ => {}
         }
         match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => {
-                Self::Conflict("the request conflicts with an existing resource".into())
-            }
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-                Self::Conflict("the request refers to a resource that does not exist".into())
-            }
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(
+                ProblemCode::AlreadyExists,
+                "the request conflicts with an existing resource".into(),
+            ),
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => Self::Conflict(
+                ProblemCode::MissingReference,
+                "the request refers to a resource that does not exist".into(),
+            ),
             _ if is_connection_failure(&err) => {
                 tracing::error!(error = %err, "database unavailable");
                 Self::Unavailable

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use entity::idempotency_key;
 
 use crate::auth::Caller;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 use crate::state::Db;
 
 const KEPT_FOR_HOURS: i64 = 24;
@@ -95,11 +95,15 @@ fn replay<T: ParseFromJSON>(
 ) -> Result<T, ApiError> {
     if stored.request_hash != request_hash {
         return Err(ApiError::Conflict(
+            ProblemCode::IdempotencyKeyReused,
             "this Idempotency-Key was already used with a different request".into(),
         ));
     }
     let body = stored.response_body.ok_or_else(|| {
-        ApiError::Conflict("a request with this Idempotency-Key is still in progress".into())
+        ApiError::Conflict(
+            ProblemCode::RequestInProgress,
+            "a request with this Idempotency-Key is still in progress".into(),
+        )
     })?;
     T::parse_from_json_string(&body).map_err(|e| {
         tracing::error!(error = %e.message(), "stored idempotent response does not parse");

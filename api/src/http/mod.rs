@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod pagination;
 pub mod params;
 pub mod preconditions;
+pub mod problems;
 pub mod routes;
 pub mod server;
 pub mod spec;

@@ -25,9 +25,15 @@ pub fn finish(rendered: &str) -> String {
 ///   generated client should make callers pass it;
 /// - `Idempotency-Key` is 1 to 255 visible ASCII characters;
 /// - the body of a change (`update_*`) names at least one field;
-/// - writes and the expensive reads are rate limited per client: 429 with `Retry-After`.
+/// - writes and the expensive reads are rate limited per client: 429 with `Retry-After`;
+/// - the problem codes, each with its status and meaning, are listed on their enum.
 pub fn complete(spec: &mut Value) {
     dates(spec);
+    spec["components"]["schemas"]["ProblemCode"]["description"] = json!(format!(
+        "What kind of refusal a problem is; stable, so clients may branch on it. Its page \
+         is at `/problems/<code>`.\n\n{}",
+        crate::http::problems::catalogue()
+    ));
     nullable_refs(spec);
     rated(spec);
     let mut request_schemas = Vec::new();

@@ -7,7 +7,7 @@ use crate::common::validation::Fields;
 use crate::common::values::{
     Coordinates, CountyNumber, Email, MunicipalityNumber, OrganizationNumber, PhoneNumber, WebUrl,
 };
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 
 use super::model::{MunicipalityChanges, NewMunicipality};
 
@@ -235,10 +235,13 @@ fn organization_number_is_free(
     stored: &Stored,
 ) -> Result<(), ApiError> {
     match (organization_number, &stored.organization_holder) {
-        (Some(org), Some(holder)) if holder != number => Err(ApiError::Conflict(format!(
-            "organization_number {} belongs to municipality {holder}",
-            org.as_str()
-        ))),
+        (Some(org), Some(holder)) if holder != number => Err(ApiError::Conflict(
+            ProblemCode::AlreadyExists,
+            format!(
+                "organization_number {} belongs to municipality {holder}",
+                org.as_str()
+            ),
+        )),
         _ => Ok(()),
     }
 }
@@ -252,9 +255,10 @@ pub fn allow_new(
 ) -> Result<(), ApiError> {
     let number = new.number.as_str();
     if number_taken {
-        return Err(ApiError::Conflict(format!(
-            "municipality {number} already exists"
-        )));
+        return Err(ApiError::Conflict(
+            ProblemCode::AlreadyExists,
+            format!("municipality {number} already exists"),
+        ));
     }
     if !stored.county_exists {
         return Err(ApiError::invalid(

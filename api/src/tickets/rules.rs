@@ -14,7 +14,7 @@ use crate::auth::Role;
 use crate::common::text::{Text, bounded, bounded_verbatim};
 use crate::common::validation::Fields;
 use crate::common::values::MunicipalityNumber;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 
 use TicketStatus::*;
 
@@ -64,11 +64,14 @@ fn check_transition(from: TicketStatus, to: TicketStatus) -> Result<(), ApiError
     if allowed(from, to) {
         Ok(())
     } else {
-        Err(ApiError::Conflict(format!(
-            "a ticket cannot go from {} to {}",
-            from.as_str(),
-            to.as_str()
-        )))
+        Err(ApiError::Conflict(
+            ProblemCode::InvalidTransition,
+            format!(
+                "a ticket cannot go from {} to {}",
+                from.as_str(),
+                to.as_str()
+            ),
+        ))
     }
 }
 
@@ -106,6 +109,7 @@ fn reply_effect(
 ) -> Result<ReplyEffect, ApiError> {
     if status == Closed {
         return Err(ApiError::Conflict(
+            ProblemCode::WrongStatus,
             "the ticket is closed: it takes no more messages; create a new ticket".into(),
         ));
     }
@@ -399,6 +403,7 @@ pub fn update(
         change.move_status(current, status, StatusChangeReason::Changed);
     } else if current.status == Closed {
         return Err(ApiError::Conflict(
+            ProblemCode::WrongStatus,
             "the ticket is closed: it takes no more changes".into(),
         ));
     }
@@ -523,9 +528,10 @@ mod tests {
 
     #[test]
     fn a_refused_transition_names_both_statuses() {
-        let Err(ApiError::Conflict(message)) = check_transition(Closed, Open) else {
+        let Err(ApiError::Conflict(code, message)) = check_transition(Closed, Open) else {
             panic!("closed is final");
         };
+        assert_eq!(code, ProblemCode::InvalidTransition);
         assert_eq!(message, "a ticket cannot go from closed to open");
         assert!(check_transition(Resolved, WaitingOnMunicipality).is_err());
         assert!(check_transition(Open, New).is_err());
@@ -673,7 +679,7 @@ mod tests {
         };
         assert!(matches!(
             update(&ticket(Open), back_to_new, instant(5)),
-            Err(ApiError::Conflict(_))
+            Err(ApiError::Conflict(..))
         ));
     }
 

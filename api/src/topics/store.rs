@@ -14,7 +14,7 @@ use super::rules::{TopicFields, TopicUpdate, ValidNewTopic};
 use crate::audit;
 use crate::auth::Caller;
 use crate::common::text::contains_pattern;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::preconditions::update_versioned;
 use crate::locations::topics::store as location_topics;
@@ -131,10 +131,10 @@ pub async fn create(
         .await?
         > 0
     {
-        return Err(ApiError::Conflict(format!(
-            "there is already a topic {}",
-            new.slug
-        )));
+        return Err(ApiError::Conflict(
+            ProblemCode::AlreadyExists,
+            format!("there is already a topic {}", new.slug),
+        ));
     }
     let now = Utc::now();
     let mut row = topic::ActiveModel {

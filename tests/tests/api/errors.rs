@@ -166,3 +166,88 @@ async fn bad_input_of_every_kind_never_gives_a_500(app: TestApp) {
     }
 }
 db_test!(bad_input_of_every_kind_never_gives_a_500);
+
+async fn every_refusal_carries_its_code_and_its_type_is_a_page(app: TestApp) {
+    let ks = app.ks();
+    // A municipality number that exists: already-exists.
+    let taken = app
+        .call(Method::POST, "/api/v1/municipalities")
+        .bearer(&ks)
+        .json(json!({"number": "0301", "name": "Oslo", "county_number": "03"}))
+        .send()
+        .await;
+    taken.expect(409);
+    assert_eq!(taken.body["code"], "already-exists");
+    assert_eq!(taken.body["type"], "/problems/already-exists");
+    // The generic kinds of each status.
+    for (reply, code) in [
+        (app.get("/api/v1/nothing-here").await, "not-found"),
+        (app.get("/api/v1/audit").await, "unauthorized"),
+        (
+            app.call(Method::GET, "/api/v1/audit")
+                .bearer(&app.municipality("0301"))
+                .send()
+                .await,
+            "forbidden",
+        ),
+        (app.get("/api/v1/locations/not-a-uuid").await, "malformed"),
+        (
+            app.call(Method::PATCH, "/api/v1/municipalities/0301")
+                .bearer(&ks)
+                .json(json!({"website": "https://x.no"}))
+                .send()
+                .await,
+            "precondition-required",
+        ),
+        (
+            app.call(Method::PATCH, "/api/v1/municipalities/0301")
+                .bearer(&ks)
+                .header("if-match", "\"1\"")
+                .json(json!({"website": 42}))
+                .send()
+                .await,
+            "validation",
+        ),
+    ] {
+        assert_eq!(reply.body["code"], code, "{}", reply.text);
+        assert_eq!(reply.body["type"], format!("/problems/{code}"));
+        // The type is a page for people, naming the code.
+        let page = app.get(&format!("/problems/{code}")).await;
+        page.expect(200);
+        assert!(
+            page.header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(
+            page.text.contains(&format!("<code>{code}</code>")),
+            "{}",
+            page.text
+        );
+    }
+    let index = app.get("/problems").await;
+    index.expect(200);
+    let spec = app.get("/openapi.json").await.body;
+    let codes = spec["components"]["schemas"]["ProblemCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(codes.len() > 20);
+    for code in &codes {
+        let code = code.as_str().unwrap();
+        assert!(
+            index.text.contains(&format!("/problems/{code}\"")),
+            "{code}"
+        );
+        assert!(
+            spec["components"]["schemas"]["ProblemCode"]["description"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("| `{code}` |")),
+            "{code}"
+        );
+    }
+    app.get("/problems/castle").await.expect(404);
+    assert_eq!(app.count("audit_entries").await, 0);
+}
+db_test!(every_refusal_carries_its_code_and_its_type_is_a_page);

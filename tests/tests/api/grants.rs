@@ -1039,6 +1039,7 @@ async fn the_ministry_decides_once_and_never_beyond_the_budget(app: TestApp) {
     let over = decide(&app, &kmd, &bergen, Some("\"1\""), approval(150_000)).await;
     over.expect(409);
     assert_eq!(over.body["remaining_budget_nok"], 120_000);
+    assert_eq!(over.body["code"], "budget-exceeded");
     assert!(over.body["detail"].as_str().unwrap().contains("120000"));
     let unchanged = app
         .call(Method::GET, &format!("/api/v1/grant-applications/{bergen}"))

@@ -780,6 +780,7 @@ async fn a_municipality_changes_or_cancels_its_registration_until_the_deadline(a
     let too_many = patch(Some("\"2\""), json!({"participants": 6}), &token).await;
     too_many.expect(409);
     assert_eq!(too_many.body["remaining_capacity"], 1);
+    assert_eq!(too_many.body["code"], "capacity-exceeded");
     assert_eq!(stored_participants(&app).await, 9);
     patch(Some("\"2\""), json!({"participants": 5}), &token)
         .await

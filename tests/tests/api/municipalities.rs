@@ -231,6 +231,8 @@ async fn a_stale_or_missing_if_match_is_refused_and_changes_nothing(app: TestApp
     .await;
     stale.expect(412);
     assert_eq!(stale.body["current_version"], 2);
+    assert_eq!(stale.body["code"], "stale-version");
+    assert_eq!(stale.body["type"], "/problems/stale-version");
     patch(
         &app,
         Some(&ks),

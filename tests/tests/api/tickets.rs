@@ -297,9 +297,9 @@ async fn idempotency_keys_replay_tickets_and_messages_and_refuse_other_bodies(ap
     assert_eq!(retry.header("location"), first.header("location"));
     let mut other = new_ticket();
     other["subject"] = json!("Et annet spørsmål");
-    create(&app, &oslo, Some("ticket-1"), other)
-        .await
-        .expect(409);
+    let reused = create(&app, &oslo, Some("ticket-1"), other).await;
+    reused.expect(409);
+    assert_eq!(reused.body["code"], "idempotency-key-reused");
     assert_eq!(app.count("tickets").await, 1);
 
     let id = first.body["id"].as_str().unwrap();

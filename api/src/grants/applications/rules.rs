@@ -14,7 +14,7 @@ use crate::common::validation::Fields;
 use crate::common::values::Email;
 use crate::grants::model::SchemeStatus;
 use crate::grants::rules::{decisions_open, parse_budget, takes_applications};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 
 /// The amount asked for: at least 1 and at most the scheme's budget.
 pub fn parse_amount(amount_nok: i64, budget_nok: i64) -> Result<i64, String> {
@@ -125,7 +125,8 @@ pub fn still_submitted(status: ApplicationStatus) -> Result<(), String> {
 
 /// [`still_submitted`] of a stored application: 409 otherwise.
 pub fn submitted(current: &application::Model) -> Result<(), ApiError> {
-    still_submitted(ApplicationStatus::from_stored(&current.status)?).map_err(ApiError::Conflict)
+    still_submitted(ApplicationStatus::from_stored(&current.status)?)
+        .map_err(|message| ApiError::Conflict(ProblemCode::WrongStatus, message))
 }
 
 /// The municipality edits its application while it is submitted (409) and the scheme takes
@@ -299,11 +300,11 @@ mod tests {
         let decided = application_of(500, ApplicationStatus::Rejected);
         assert!(matches!(
             may_decide(&decided, SchemeStatus::Closed),
-            Err(ApiError::Conflict(_))
+            Err(ApiError::Conflict(..))
         ));
         assert!(matches!(
             may_decide(&current, SchemeStatus::Open),
-            Err(ApiError::Conflict(_))
+            Err(ApiError::Conflict(..))
         ));
     }
 
@@ -377,7 +378,7 @@ mod tests {
         let withdrawn = application_of(100, ApplicationStatus::Withdrawn);
         assert!(matches!(
             may_edit(&withdrawn, &scheme, scheme.deadline),
-            Err(ApiError::Conflict(_))
+            Err(ApiError::Conflict(..))
         ));
     }
 

@@ -23,7 +23,7 @@ use crate::common::values::Email;
 use crate::grants::model::ApplicationCounts;
 use crate::grants::rules::takes_applications;
 use crate::grants::store::{self as schemes, audited};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 use crate::http::pagination::PageRequest;
 use crate::http::preconditions::update_versioned_if;
 
@@ -150,10 +150,13 @@ pub async fn apply(
         .one(conn)
         .await?;
     if let Some(existing) = existing {
-        return Err(ApiError::Conflict(format!(
-            "municipality {municipality} has already applied to this scheme (application {}, {})",
-            existing.id, existing.status
-        )));
+        return Err(ApiError::Conflict(
+            ProblemCode::AlreadyRegistered,
+            format!(
+                "municipality {municipality} has already applied to this scheme (application {}, {})",
+                existing.id, existing.status
+            ),
+        ));
     }
     touch_open(conn, scheme_id).await?;
     let id = Uuid::now_v7();
@@ -205,7 +208,12 @@ async fn write_submitted(
         application::Column::Status
             .eq(ApplicationStatus::Submitted.as_str())
             .into_condition(),
-        || ApiError::Conflict("the application is no longer submitted".into()),
+        || {
+            ApiError::Conflict(
+                ProblemCode::WrongStatus,
+                "the application is no longer submitted".into(),
+            )
+        },
     )
     .await;
     if let Err(ApiError::PreconditionFailed { .. }) = written {

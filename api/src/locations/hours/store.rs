@@ -20,7 +20,7 @@ use super::model::{OpeningException, OpeningHours, decode_hours, encode_hours, s
 use super::rules::CheckedException;
 use crate::audit;
 use crate::auth::Caller;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 use crate::http::pagination::{Page, PageRequest};
 
 /// A location's weekly opening hours.
@@ -157,10 +157,13 @@ pub async fn insert_exception(
         created_at: Set(Utc::now()),
     };
     let row = row.insert(conn).await.map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Conflict(format!(
-            "the location already has an exception on {}; delete it first",
-            checked.date
-        )),
+        Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Conflict(
+            ProblemCode::AlreadyExists,
+            format!(
+                "the location already has an exception on {}; delete it first",
+                checked.date
+            ),
+        ),
         _ => e.into(),
     })?;
     let kind = if row.closed { "closed" } else { "other hours" };

@@ -18,7 +18,7 @@ use super::model::{NewRegistration, RegistrationChanges, RegistrationStatus};
 use crate::common::text::bounded;
 use crate::common::validation::Fields;
 use crate::common::values::Email;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 
 /// A new registration whose every field has been checked.
 pub struct ValidRegistration {
@@ -293,6 +293,7 @@ pub fn may_change(
         window(place, now, RegistrationChange::Other)?;
         if update.added_participants > 0 {
             return Err(ApiError::Conflict(
+                ProblemCode::WrongStatus,
                 "a waitlisted registration can bring fewer participants, not more: cancel it \
                  and join the waiting list again at its end"
                     .into(),
@@ -637,7 +638,7 @@ mod tests {
         let more = changes(&registered(2), participants(3)).unwrap();
         assert!(matches!(
             may_change(&more, waitlisted, &open, now()),
-            Err(ApiError::Conflict(_))
+            Err(ApiError::Conflict(..))
         ));
         let mut late = place("open");
         late.registration_deadline = now();

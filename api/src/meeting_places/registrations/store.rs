@@ -30,7 +30,7 @@ use super::model::{Registration, RegistrationEvent, RegistrationEventKind, Regis
 use super::rules::{self, Placement, Update, ValidRegistration, window};
 use crate::audit;
 use crate::auth::{Caller, policy};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ProblemCode};
 use crate::http::pagination::PageRequest;
 use crate::http::preconditions::{delete_versioned, update_versioned};
 
@@ -362,9 +362,10 @@ pub async fn register(
         .count(conn)
         .await?;
     if existing > 0 {
-        return Err(ApiError::Conflict(format!(
-            "municipality {municipality} is already registered for this meeting place"
-        )));
+        return Err(ApiError::Conflict(
+            ProblemCode::AlreadyRegistered,
+            format!("municipality {municipality} is already registered for this meeting place"),
+        ));
     }
     let waiting = waiting_list(conn, place.id).await?.len();
     let free = place.capacity - place.reserved;
