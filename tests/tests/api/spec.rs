@@ -89,8 +89,17 @@ fn fields_and_enum_values_are_snake_case() {
         {
             assert!(snake(field) || field == "type", "{name}.{field}");
         }
+        // Problem codes are spelled as the last segment of their type URI
+        // (`capacity-exceeded`, `/problems/capacity-exceeded`).
+        let kebab = name == "ProblemCode";
         for value in schema["enum"].as_array().into_iter().flatten() {
-            assert!(snake(value.as_str().unwrap()), "{name}: {value}");
+            let value = value.as_str().unwrap();
+            let as_snake = if kebab {
+                value.replace('-', "_")
+            } else {
+                value.to_string()
+            };
+            assert!(snake(&as_snake), "{name}: {value}");
         }
     }
 }
