@@ -293,6 +293,43 @@ async fn rotated_keys_work_without_a_restart_and_a_withdrawn_key_is_refused(
 }
 provider_test!(rotated_keys_work_without_a_restart_and_a_withdrawn_key_is_refused);
 
+async fn two_instances_on_one_database_each_follow_a_rotation(
+    app: TestApp,
+    provider: TestProvider,
+) {
+    // A second replica: its own key cache, fetched at its start.
+    let other = app.another_instance().await;
+    let claims = provider.claims(json!({}));
+    let old = provider.sign(Key::RsaA, &claims);
+    for instance in [&app, &other] {
+        me(instance, &old).await.expect(200);
+    }
+    let fetched = provider.key_set_fetches();
+
+    provider.publish(&[Key::RsaB, Key::EcA]);
+    let new = provider.sign(Key::RsaB, &claims);
+    for instance in [&app, &other] {
+        me(instance, &new).await.expect(200);
+        me(instance, &old).await.expect(401);
+    }
+    // Each replica refreshed once for the new kid.
+    assert_eq!(provider.key_set_fetches(), fetched + 2);
+    // What one replica writes with the new key, the other reads.
+    let created = app
+        .call(Method::POST, "/api/v1/locations")
+        .bearer(&new)
+        .json(deichman())
+        .send()
+        .await;
+    created.expect(201);
+    let id = created.body["id"].as_str().unwrap();
+    other
+        .get(&format!("/api/v1/locations/{id}"))
+        .await
+        .expect(200);
+}
+provider_test!(two_instances_on_one_database_each_follow_a_rotation);
+
 async fn a_flood_of_unknown_kids_causes_at_most_one_fetch(app: TestApp, provider: TestProvider) {
     let claims = provider.claims(json!({}));
     let fetched = provider.key_set_fetches();

@@ -1831,6 +1831,9 @@ async fn fifty_waitlisted_registrations_and_fifteen_cancellations_never_overbook
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, Ordering};
 
+    // Two app instances on the one database share the writes, as two replicas would.
+    let other = app.another_instance().await;
+    let instance = |i: usize| if i.is_multiple_of(2) { &app } else { &other };
     let id = open_place(&app, 20).await;
     let numbers = municipality_numbers(&app, 50).await;
     assert_eq!(numbers.len(), 50);
@@ -1841,7 +1844,8 @@ async fn fifty_waitlisted_registrations_and_fifteen_cancellations_never_overbook
     let attempts = numbers
         .iter()
         .zip(&asks)
-        .map(|(number, &n)| register(&app, &id, number, waiting(n), None));
+        .enumerate()
+        .map(|(i, (number, &n))| register(instance(i), &id, number, waiting(n), None));
     let registering = async {
         let replies = futures::future::join_all(attempts).await;
         done.store(true, Ordering::SeqCst);
@@ -1864,36 +1868,38 @@ async fn fifty_waitlisted_registrations_and_fifteen_cancellations_never_overbook
     let done = AtomicBool::new(false);
     let picked = Mutex::new(std::collections::HashSet::new());
     let registrations = format!("/api/v1/meeting-places/{id}/registrations?limit=200");
-    let cancel_one = || async {
-        for _ in 0..1000 {
-            let list = app
-                .call(Method::GET, &registrations)
-                .bearer(&app.ks())
-                .send()
-                .await;
-            list.expect(200);
-            let pick =
-                list.body["items"].as_array().unwrap().iter().find(|r| {
+    let cancel_one = |i: usize| {
+        let (app, registrations, picked, id) = (instance(i), &registrations, &picked, &id);
+        async move {
+            for _ in 0..1000 {
+                let list = app
+                    .call(Method::GET, registrations)
+                    .bearer(&app.ks())
+                    .send()
+                    .await;
+                list.expect(200);
+                let pick = list.body["items"].as_array().unwrap().iter().find(|r| {
                     r["status"] == "confirmed" && picked.lock().unwrap().insert(id_of(r))
                 });
-            let Some(pick) = pick.cloned() else {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                continue;
-            };
-            let number = pick["municipality_number"].as_str().unwrap();
-            let reply = app
-                .call(Method::DELETE, &registration_path(&id, &pick))
-                .bearer(&app.municipality(number))
-                .if_match(Some(&format!("\"{}\"", pick["version"])))
-                .send()
-                .await;
-            reply.expect(204);
-            return;
+                let Some(pick) = pick.cloned() else {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    continue;
+                };
+                let number = pick["municipality_number"].as_str().unwrap();
+                let reply = app
+                    .call(Method::DELETE, &registration_path(id, &pick))
+                    .bearer(&app.municipality(number))
+                    .if_match(Some(&format!("\"{}\"", pick["version"])))
+                    .send()
+                    .await;
+                reply.expect(204);
+                return;
+            }
+            panic!("no confirmed registration to cancel");
         }
-        panic!("no confirmed registration to cancel");
     };
     let cancelling = async {
-        futures::future::join_all((0..15).map(|_| cancel_one())).await;
+        futures::future::join_all((0..15).map(cancel_one)).await;
         done.store(true, Ordering::SeqCst);
     };
     let ((), (most_cancelling, reads_cancelling)) =

@@ -58,6 +58,8 @@ pub struct TestApp {
     /// The app's state, to serve it on a socket (`hostile.rs`).
     pub state: AppState,
     pub jwt: JwtConfig,
+    /// The database's URL, for [`TestApp::another_instance`].
+    url: String,
     _sqlite_dir: Option<tempfile::TempDir>,
     _postgres: Option<PostgresDatabase>,
 }
@@ -76,7 +78,7 @@ impl TestApp {
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
         let db = connect(&url).await;
         Migrator::up(db.conn(), None).await.expect("migrations");
-        Self::start(db, jwt, Some(dir), None).await
+        Self::start(db, url, jwt, Some(dir), None).await
     }
 
     /// A fresh app on a PostgreSQL database of its own, cloned from the migrated template
@@ -100,11 +102,20 @@ impl TestApp {
         };
         let database = PostgresDatabase::create(&admin_url).await;
         let db = connect(&database.url).await;
-        Some(Self::start(db, jwt, None, Some(database)).await)
+        let url = database.url.clone();
+        Some(Self::start(db, url, jwt, None, Some(database)).await)
+    }
+
+    /// A second app process on the same database: its own pool, key cache and limits, as a
+    /// second replica has. The database lives as long as `self`.
+    pub async fn another_instance(&self) -> Self {
+        let db = connect(&self.url).await;
+        Self::start(db, self.url.clone(), self.jwt.clone(), None, None).await
     }
 
     async fn start(
         db: Db,
+        url: String,
         jwt: JwtConfig,
         sqlite_dir: Option<tempfile::TempDir>,
         postgres: Option<PostgresDatabase>,
@@ -120,6 +131,7 @@ impl TestApp {
             db: conn,
             state,
             jwt,
+            url,
             _sqlite_dir: sqlite_dir,
             _postgres: postgres,
         }
