@@ -196,6 +196,10 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
     println!("  docs:  http://{address}/docs");
     println!("  spec:  http://{address}/openapi.json");
     println!("  token: cargo run --release -- token --role ks --sub your-name");
+    let pruning = tokio::spawn(crate::changes::store::prune_every_hour(
+        state.db.clone(),
+        config.changes_retention,
+    ));
     let stopping = state.clone();
     let grace = config.shutdown_grace;
     let served = server
@@ -214,6 +218,7 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
             Some(grace),
         )
         .await;
+    pruning.abort();
     state.db.close().await;
     served.map_err(|e| ConfigError {
         variable: "DIGIHJELPEN_LISTEN",

@@ -230,3 +230,25 @@ pub async fn prune(conn: &impl ConnectionTrait, before: DateTime<Utc>) -> Result
     .await?;
     Ok(removed)
 }
+
+/// Prunes the entries older than `retention` now and every hour after, each time in a write
+/// transaction of its own; runs inside `serve` until it stops. With several server
+/// processes each prunes, which is harmless: pruning twice removes nothing more.
+pub async fn prune_every_hour(db: crate::state::Db, retention: std::time::Duration) {
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let pruned = async {
+            let tx = db.begin_write().await?;
+            let removed = prune(&tx, clock::now() - retention).await?;
+            tx.commit().await?;
+            Ok::<_, DbErr>(removed)
+        };
+        match pruned.await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "pruned the change feed"),
+            Err(err) => tracing::warn!(error = %err, "pruning the change feed failed"),
+        }
+    }
+}

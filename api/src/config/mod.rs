@@ -20,6 +20,8 @@ pub struct Config {
     pub edge: EdgeConfig,
     /// How long a stop (SIGTERM, SIGINT) waits for the requests in flight.
     pub shutdown_grace: Duration,
+    /// How long the change feed keeps its entries, tombstones included.
+    pub changes_retention: Duration,
 }
 
 /// The bounds at the edge: how long a client may take, how many connections and requests
@@ -207,6 +209,7 @@ impl Config {
             log_format,
             edge: EdgeConfig::from_lookup(&var)?,
             shutdown_grace: shutdown_grace(&var)?,
+            changes_retention: changes_retention(&var)?,
         })
     }
 }
@@ -222,6 +225,25 @@ fn shutdown_grace(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, Con
                 error(
                     "DIGIHJELPEN_SHUTDOWN_GRACE",
                     format!("'{v}' is not a duration such as 20s (at most 1h)"),
+                )
+            }),
+    }
+}
+
+/// `DIGIHJELPEN_CHANGES_RETENTION`: 90 days unless set, at least an hour, so a system that
+/// syncs hourly never finds its place in the feed pruned.
+fn changes_retention(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    match var("DIGIHJELPEN_CHANGES_RETENTION").filter(|v| !v.trim().is_empty()) {
+        None => Ok(Duration::from_secs(90 * 24 * 3600)),
+        Some(v) => humantime::parse_duration(v.trim())
+            .ok()
+            .filter(|d| {
+                *d >= Duration::from_secs(3600) && *d <= Duration::from_secs(100 * 365 * 24 * 3600)
+            })
+            .ok_or_else(|| {
+                error(
+                    "DIGIHJELPEN_CHANGES_RETENTION",
+                    format!("'{v}' is not a duration such as 90d (at least 1h)"),
                 )
             }),
     }
@@ -301,6 +323,18 @@ mod tests {
                 .or_insert_with(|| "a-test-secret-that-is-long-enough-000".into());
         }
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_change_feed_keeps_90_days_unless_told_otherwise_and_never_less_than_an_hour() {
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(config(&[]).unwrap().changes_retention, 90 * day);
+        let set = config(&[("DIGIHJELPEN_CHANGES_RETENTION", "30d")]).unwrap();
+        assert_eq!(set.changes_retention, 30 * day);
+        for bad in ["10m", "soon", "-1d"] {
+            let err = config(&[("DIGIHJELPEN_CHANGES_RETENTION", bad)]).unwrap_err();
+            assert_eq!(err.variable, "DIGIHJELPEN_CHANGES_RETENTION", "{bad}");
+        }
     }
 
     #[test]

@@ -26,9 +26,12 @@ pub fn finish(rendered: &str) -> String {
 /// - `Idempotency-Key` is 1 to 255 visible ASCII characters;
 /// - the body of a change (`update_*`) names at least one field;
 /// - writes and the expensive reads are rate limited per client: 429 with `Retry-After`;
-/// - the problem codes, each with its status and meaning, are listed on their enum.
+/// - the problem codes, each with its status and meaning, are listed on their enum;
+/// - operations that anonymous callers may use and that show a verified caller more take
+///   the bearer token optionally (`security: [{}, {bearer: []}]`); a token sent must verify.
 pub fn complete(spec: &mut Value) {
     dates(spec);
+    optional_security(spec);
     spec["components"]["schemas"]["ProblemCode"]["description"] = json!(format!(
         "What kind of refusal a problem is; stable, so clients may branch on it. Its page \
          is at `/problems/<code>`.\n\n{}",
@@ -189,5 +192,26 @@ fn nullable_refs(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(nullable_refs),
         _ => {}
+    }
+}
+
+/// The operations whose token is optional, by `operationId`.
+const OPTIONAL_TOKEN: [&str; 1] = ["list_changes"];
+
+fn optional_security(spec: &mut Value) {
+    let Some(paths) = spec["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let optional = operation["operationId"]
+            .as_str()
+            .is_some_and(|id| OPTIONAL_TOKEN.contains(&id));
+        if optional {
+            operation["security"] = json!([{}, {"bearer": []}]);
+        }
     }
 }
