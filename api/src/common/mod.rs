@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod holidays;
+pub mod languages;
 pub mod optional;
 pub mod oslo;
 pub mod role;

@@ -65,9 +65,9 @@ documented_param!(
 );
 
 documented_param!(
-    /// An ISO 639-1 language code.
+    /// A language code of the offered list (`GET /api/v1/languages`).
     LanguageParam,
-    crate::common::values::LanguageCode::PATTERN
+    crate::common::values::LanguageCode::pattern()
 );
 
 /// The value of an optional documented parameter, for the handler's own parsing.

@@ -47,7 +47,7 @@ impl LocationsApi {
         municipality: Query<Option<crate::http::params::MunicipalityParam>>,
         /// Only locations in this county, e.g. `03`.
         county: Query<Option<crate::http::params::CountyParam>>,
-        /// Only locations that give guidance in this language (ISO 639-1), e.g. `ar`.
+        /// Only locations that give guidance in this language (a code of `/languages`), e.g. `ar`.
         language: Query<Option<crate::http::params::LanguageParam>>,
         /// Only locations serving visitors this way.
         service_mode: Query<Option<ServiceMode>>,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use entity::location;
 
+use crate::common::languages::LanguageText;
 use crate::common::stored::stored_enum;
 use crate::common::text::Text;
 use crate::http::error::ApiError;
@@ -89,7 +90,7 @@ pub struct Location {
     #[oai(nullable)]
     pub website: Option<String>,
     pub service_modes: Vec<ServiceMode>,
-    /// ISO 639-1 codes of the languages guidance is given in.
+    /// Codes of the languages guidance is given in (see `/languages`).
     pub languages: Vec<String>,
     /// Slugs of the guidance topics offered, in alphabetical order (see `/topics`).
     pub topics: Vec<String>,
@@ -193,8 +194,8 @@ pub struct NewLocation {
     pub website: Option<Text>,
     /// At least one.
     pub service_modes: Vec<ServiceMode>,
-    /// ISO 639-1 codes, e.g. `["nb", "en", "ar"]`.
-    pub languages: crate::common::optional::NotNull<Vec<Text>>,
+    /// Codes of `/languages`, e.g. `["nb", "en", "ar"]`.
+    pub languages: crate::common::optional::NotNull<Vec<LanguageText>>,
     pub accessibility: crate::common::optional::NotNull<Vec<Accessibility>>,
     /// At most 2,000 characters.
     #[oai(nullable)]
@@ -228,9 +229,9 @@ impl Example for NewLocation {
             website: Some(Text("https://deichman.no/digihjelp".into())),
             service_modes: vec![ServiceMode::DropIn, ServiceMode::Appointment],
             languages: crate::common::optional::NotNull(Some(vec![
-                Text("nb".into()),
-                Text("en".into()),
-                Text("ar".into()),
+                LanguageText("nb".into()),
+                LanguageText("en".into()),
+                LanguageText("ar".into()),
             ])),
             accessibility: crate::common::optional::NotNull(Some(vec![
                 Accessibility::StepFreeAccess,
@@ -265,7 +266,7 @@ pub struct LocationChanges {
     pub website: MaybeUndefined<Text>,
     pub service_modes: MaybeUndefined<Vec<ServiceMode>>,
     #[oai(nullable)]
-    pub languages: MaybeUndefined<Vec<Text>>,
+    pub languages: MaybeUndefined<Vec<LanguageText>>,
     #[oai(nullable)]
     pub accessibility: MaybeUndefined<Vec<Accessibility>>,
     #[oai(nullable)]

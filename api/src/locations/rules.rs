@@ -11,7 +11,8 @@ use super::model::{
     Accessibility, AddressInput, HostType, LocationChanges, LocationStatus, NewLocation,
     ServiceMode, accessibility_of, service_modes_of,
 };
-use crate::common::text::{Text, bounded};
+use crate::common::languages::LanguageText;
+use crate::common::text::bounded;
 use crate::common::validation::Fields;
 use crate::common::values::{
     Coordinates, Email, LanguageCode, MunicipalityNumber, PhoneNumber, PostalCode, WebUrl,
@@ -192,13 +193,13 @@ impl LocationFields {
                 latitude: m.latitude,
                 longitude: m.longitude,
             },
-            phone: stored_optional("phone", m.phone.as_deref(), PhoneNumber::parse)?,
+            phone: stored_optional("phone", m.phone.as_deref(), PhoneNumber::from_stored)?,
             email: stored_optional("email", m.email.as_deref(), Email::parse)?,
             website: stored_optional("website", m.website.as_deref(), WebUrl::parse)?,
             service_modes: service_modes_of(m.offers_drop_in, m.offers_appointment),
             languages: languages
                 .iter()
-                .map(|code| stored("language", code, LanguageCode::parse))
+                .map(|code| stored("language", code, LanguageCode::from_stored))
                 .collect::<Result<_, _>>()?,
             accessibility: accessibility_of(&m.accessibility)?,
             description: m.description.clone(),
@@ -301,7 +302,7 @@ pub fn checked_changes(changes: LocationChanges) -> Result<LocationChangeSet, Ap
             .required("service_modes", changes.service_modes)
             .and_then(|modes| service_modes(&mut f, &modes)),
         languages: clearable(changes.languages)
-            .and_then(|codes: Vec<Text>| f.languages("languages", &codes, LANGUAGES)),
+            .and_then(|codes: Vec<LanguageText>| f.languages("languages", &codes, LANGUAGES)),
         accessibility: clearable(changes.accessibility).map(|features| sorted(&features)),
         description: f.check_patch(
             "description",
@@ -376,6 +377,8 @@ impl LocationChangeSet {
 mod tests {
     use poem_openapi::types::Example;
 
+    use crate::common::text::Text;
+
     use super::*;
 
     fn fields(err: ApiError) -> Vec<String> {
@@ -387,6 +390,10 @@ mod tests {
 
     fn text(value: &str) -> Text {
         Text(value.into())
+    }
+
+    fn lang(code: &str) -> LanguageText {
+        LanguageText(code.into())
     }
 
     fn deichman() -> LocationFields {
@@ -444,7 +451,7 @@ mod tests {
         new.name = text("  Deichman Grünerløkka ");
         new.status.0 = None;
         new.opens_on_holidays.0 = None;
-        new.languages.0 = Some(vec![text("nb"), text("en"), text("ar"), text("en")]);
+        new.languages.0 = Some(vec![lang("nb"), lang("en"), lang("ar"), lang("en")]);
         let fields = LocationFields::from_new(&new).unwrap();
         assert_eq!(fields.name, "Deichman Grünerløkka");
         assert_eq!(fields.phone.as_ref().unwrap().to_string(), "+4723432900");
@@ -466,7 +473,7 @@ mod tests {
         new.latitude = 55.68; // Copenhagen
         new.phone = Some(text("12"));
         new.service_modes = vec![];
-        new.languages.0 = Some(vec![text("nb"), text("xx")]);
+        new.languages.0 = Some(vec![lang("nb"), lang("xx")]);
         new.description = Some(text(" "));
         let err = LocationFields::from_new(&new).unwrap_err();
         assert_eq!(
@@ -486,7 +493,7 @@ mod tests {
     #[test]
     fn a_location_gives_guidance_in_at_most_30_languages_or_in_none_named() {
         let mut new = NewLocation::example();
-        new.languages.0 = Some(vec![text("nb"); 31]);
+        new.languages.0 = Some(vec![lang("nb"); 31]);
         let err = LocationFields::from_new(&new).unwrap_err();
         assert_eq!(fields(err), ["languages"]);
         new.languages.0 = None;
@@ -586,7 +593,7 @@ mod tests {
         let invalid = LocationChanges {
             name: MaybeUndefined::Value(text("")),
             email: MaybeUndefined::Value(text("not-an-address")),
-            languages: MaybeUndefined::Value(vec![text("so"), text("qq")]),
+            languages: MaybeUndefined::Value(vec![lang("so"), lang("qq")]),
             alert: MaybeUndefined::Value(text(&"x".repeat(501))),
             ..no_change()
         };

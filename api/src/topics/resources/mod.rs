@@ -43,9 +43,8 @@ impl TopicResourcesApi {
         state: poem::web::Data<&AppState>,
         /// The topic's slug, e.g. `online-security`.
         slug: Path<String>,
-        /// Only resources available in this language (ISO 639-1), e.g. `ti`.
-        #[oai(validator(pattern = "^[a-z]{2}$"))]
-        language: Query<Option<String>>,
+        /// Only resources available in this language (a code of `/languages`), e.g. `ti`.
+        language: Query<Option<crate::http::params::LanguageParam>>,
         /// Only resources of this format.
         format: Query<Option<ResourceFormat>>,
         /// Page size, 1 to 200 (default 50).
@@ -56,7 +55,7 @@ impl TopicResourcesApi {
     ) -> Result<TopicResourceListResponse, Failure<{ E400 | E404 | E422 }>> {
         let page = PageRequest::new(limit.0, cursor.0.as_deref())?;
         let filter = store::ListFilter {
-            language: rules::language_filter(language.0.as_deref())?,
+            language: rules::language_filter(crate::http::params::value(language.0).as_deref())?,
             format: format.0,
         };
         let page = store::list(state.db.conn(), &slug.0, &filter, page).await?;

@@ -36,13 +36,7 @@ crate::checked_text!(
     max = PUBLISHER_MAX,
     pattern = NOT_BLANK
 );
-crate::checked_text!(
-    /// An ISO 639-1 language code.
-    LanguageText,
-    min = 2,
-    max = 2,
-    pattern = "^[a-z]{2}$"
-);
+pub use crate::common::languages::LanguageText;
 
 stored_enum! {
     /// What kind of material a resource is.
@@ -63,7 +57,7 @@ pub struct TopicResource {
     pub url: String,
     /// Who publishes it, e.g. `HK-dir`.
     pub publisher: String,
-    /// ISO 639-1 codes of the languages it is available in, in code order.
+    /// Codes of the languages it is available in (see `/languages`), in code order.
     pub languages: Vec<String>,
     pub format: ResourceFormat,
     #[oai(nullable)]
@@ -102,7 +96,7 @@ pub struct NewTopicResource {
     pub title: TitleText,
     pub url: UrlText,
     pub publisher: PublisherText,
-    /// One to 30 ISO 639-1 codes, e.g. `["nb", "ur", "ti", "so"]`.
+    /// One to 30 language codes of `/languages`, e.g. `["nb", "ur", "ti", "so"]`.
     pub languages: Vec<LanguageText>,
     pub format: ResourceFormat,
     #[oai(nullable)]

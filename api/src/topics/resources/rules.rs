@@ -142,7 +142,7 @@ pub fn plan_update(current: &TopicResource, changes: ResourceChangeSet) -> Resou
     }
 }
 
-/// The `language` filter of the list: an ISO 639-1 code, or a 422 naming it.
+/// The `language` filter of the list: an offered language code, or a 422 naming it.
 pub fn language_filter(language: Option<&str>) -> Result<Option<LanguageCode>, ApiError> {
     language
         .map(LanguageCode::parse)
