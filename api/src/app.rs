@@ -10,6 +10,7 @@ use poem::{Endpoint, EndpointExt, Route, get};
 use poem_openapi::OpenApiService;
 
 use crate::audit::AuditApi;
+use crate::changes::ChangesApi;
 use crate::config::EdgeConfig;
 use crate::counties::CountiesApi;
 use crate::coverage::CoverageApi;
@@ -44,6 +45,7 @@ type Apis = (
     (GrantSchemesApi, GrantApplicationsApi),
     CoverageApi,
     AuditApi,
+    ChangesApi,
 );
 
 const DESCRIPTION: &str = "\

@@ -13,6 +13,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod cli;
 pub mod common;
 pub mod config;

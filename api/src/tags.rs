@@ -32,4 +32,6 @@ pub enum ApiTags {
     Statistics,
     /// Who changed what, and when (KS and the ministry).
     Audit,
+    /// Keeping a copy in sync: the change feed, and webhooks that push it.
+    Sync,
 }

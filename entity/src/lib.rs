@@ -1,6 +1,7 @@
 //! sea-orm entities of the Digihjelpen database, one module per table.
 
 pub mod audit_entry;
+pub mod change;
 pub mod county;
 pub mod grant_application;
 pub mod grant_scheme;

@@ -15,8 +15,9 @@ use crate::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
 
-/// Records one successful write. Call it with the transaction that makes the change, so the
-/// entry exists exactly when the change does.
+/// Records one successful write, and its entry in the change feed. Call it with the
+/// transaction that makes the change, after the change, so the entries exist exactly when
+/// the change does and the feed's entry names the version the change left.
 pub async fn record(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -37,8 +38,8 @@ pub async fn record(
         summary: Set(summary.into()),
     }
     .insert(conn)
-    .await
-    .map(|_| ())
+    .await?;
+    crate::changes::record(conn, resource_type, action, resource_id).await
 }
 
 /// What a reader of the log filters by; every filter is optional.

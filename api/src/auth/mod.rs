@@ -106,6 +106,32 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     Ok(state.verifier.verify(&bearer.token, &state.db).await?)
 }
 
+/// The caller of an operation that anonymous callers may use too, and that shows more to
+/// a verified caller: `None` without an `Authorization` header; a token that is sent must
+/// verify (401 otherwise), so a system with an expired token learns it rather than
+/// silently seeing the public view.
+pub async fn optional_caller(
+    req: &Request,
+    state: &AppState,
+) -> Result<Option<Caller>, crate::http::error::ApiError> {
+    if let Some(caller) = req.data::<Caller>() {
+        return Ok(Some(caller.clone()));
+    }
+    let Some(header) = req.headers().get(poem::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            crate::http::error::ApiError::Unauthorized(
+                "send the token as `Authorization: Bearer <token>`".into(),
+            )
+        })?;
+    state.verifier.verify(token, &state.db).await.map(Some)
+}
+
 /// What a development token says about its holder.
 pub struct TokenRequest<'a> {
     pub sub: &'a str,

@@ -101,6 +101,9 @@ pub enum ApiError {
     BudgetExceeded { detail: String, remaining_nok: i64 },
     #[error("{0}")]
     NotAcceptable(String),
+    /// What was asked for is no longer kept, of the kind `ProblemCode` names.
+    #[error("{1}")]
+    Gone(ProblemCode, String),
     #[error("this operation needs an If-Match header with the ETag of the version you read")]
     PreconditionRequired,
     #[error("the request has invalid fields")]
@@ -128,6 +131,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            Self::Gone(..) => StatusCode::GONE,
             Self::Conflict(..) | Self::CapacityExceeded { .. } | Self::BudgetExceeded { .. } => {
                 StatusCode::CONFLICT
             }
@@ -147,7 +151,7 @@ impl ApiError {
         };
         let code = match self {
             Self::Malformed(_) => ProblemCode::Malformed,
-            Self::Conflict(code, _) => *code,
+            Self::Conflict(code, _) | Self::Gone(code, _) => *code,
             Self::CapacityExceeded { .. } => ProblemCode::CapacityExceeded,
             Self::BudgetExceeded { .. } => ProblemCode::BudgetExceeded,
             _ => ProblemCode::of_status(self.status()),
@@ -315,10 +319,11 @@ pub const E412: u32 = 1 << 5;
 pub const E422: u32 = 1 << 6;
 pub const E428: u32 = 1 << 7;
 pub const E406: u32 = 1 << 8;
+pub const E410: u32 = 1 << 9;
 /// What every operation that needs a token can answer besides its own errors.
 pub const AUTH: u32 = E401 | E403;
 
-const DOCUMENTED: [(u32, u16, &str); 11] = [
+const DOCUMENTED: [(u32, u16, &str); 12] = [
     (
         E400,
         400,
@@ -333,6 +338,11 @@ const DOCUMENTED: [(u32, u16, &str); 11] = [
         "None of the media types in `Accept` can be served.",
     ),
     (E409, 409, "Conflicts with the current state."),
+    (
+        E410,
+        410,
+        "No longer kept: what was asked for is older than the retention period.",
+    ),
     (E412, 412, "If-Match does not match the current version."),
     (
         E422,

@@ -34,6 +34,7 @@ pub enum ProblemCode {
     IdempotencyKeyReused,
     RequestInProgress,
     Conflict,
+    ChangesExpired,
     StaleVersion,
     PreconditionRequired,
     TooManyRequests,
@@ -42,7 +43,7 @@ pub enum ProblemCode {
 }
 
 impl ProblemCode {
-    pub const ALL: [ProblemCode; 27] = [
+    pub const ALL: [ProblemCode; 28] = [
         Self::BadRequest,
         Self::Malformed,
         Self::Unauthorized,
@@ -65,6 +66,7 @@ impl ProblemCode {
         Self::IdempotencyKeyReused,
         Self::RequestInProgress,
         Self::Conflict,
+        Self::ChangesExpired,
         Self::StaleVersion,
         Self::PreconditionRequired,
         Self::TooManyRequests,
@@ -269,6 +271,14 @@ impl ProblemCode {
                 409,
                 "Conflict with the current state",
                 "The request conflicts with the stored state; `detail` says how.",
+            ),
+            Self::ChangesExpired => (
+                "changes-expired",
+                410,
+                "The change feed no longer goes back that far",
+                "`after` is older than the entries the feed keeps \
+                 (`DIGIHJELPEN_CHANGES_RETENTION`). Note `latest_sequence` from the feed, load \
+                 the lists again, and follow the feed from there.",
             ),
             Self::StaleVersion => (
                 "stale-version",

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 use uuid::Uuid;
 
@@ -276,6 +276,14 @@ fn scoped(caller: &Caller) -> Select<ticket::Entity> {
             query.filter(ticket::Column::MunicipalityNumber.eq(number))
         }
     }
+}
+
+/// The ids of the tickets the caller may see, as a subquery (the change feed's filter).
+pub fn visible_ids_query(caller: &Caller) -> sea_orm::sea_query::SelectStatement {
+    scoped(caller)
+        .select_only()
+        .column(ticket::Column::Id)
+        .into_query()
 }
 
 /// The ids of the tickets the caller may see, as the audit log names them; `None` when the
@@ -798,6 +806,7 @@ pub async fn add_message(
     }
     .insert(conn)
     .await?;
+    let change_applied = change.is_some();
     if let Some(change) = change {
         apply(conn, caller, ticket, change, settings).await?;
     }
@@ -808,6 +817,11 @@ pub async fn add_message(
     };
     let summary = format!("{kind} on {}", ticket.number);
     audited(conn, caller, action, ticket.id, summary).await?;
+    crate::changes::record_message(conn, &created, &ticket.municipality_number).await?;
+    if change_applied {
+        let id = ticket.id.to_string();
+        crate::changes::record(conn, RESOURCE, audit::Action::Update, &id).await?;
+    }
     TicketMessage::try_from(created)
 }
 

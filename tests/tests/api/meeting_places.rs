@@ -15,7 +15,7 @@ use crate::support::{Reply, TestApp};
 
 const STATUSES: [&str; 5] = ["planned", "open", "closed", "cancelled", "completed"];
 
-fn new_place() -> Value {
+pub fn new_place() -> Value {
     json!({
         "title": "Digihjelpen i Oslo og Akershus: erfaringsdeling",
         "description": "Kommuner med et tilbud deler erfaringer med dem som vil starte et.",
@@ -32,7 +32,7 @@ fn new_place() -> Value {
     })
 }
 
-fn registration(participants: i32) -> Value {
+pub fn registration(participants: i32) -> Value {
     json!({
         "participants": participants,
         "contact_name": "Kari Nordmann",

@@ -39,7 +39,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("resolved", "closed"),
 ];
 
-fn new_ticket() -> Value {
+pub fn new_ticket() -> Value {
     json!({
         "subject": "Tilskudd til Digihjelp på biblioteket",
         "body": "Gjelder tilskuddet også lønn til veiledere?",
