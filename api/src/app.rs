@@ -17,7 +17,7 @@ use crate::coverage::CoverageApi;
 use crate::grants::GrantSchemesApi;
 use crate::grants::applications::GrantApplicationsApi;
 use crate::http;
-use crate::http::middleware::{Edge, Load, ValueRules, edge};
+use crate::http::middleware::{Edge, Load, ResponseCache, ValueRules, edge};
 use crate::http::routes::RouteTable;
 use crate::locations::LocationsApi;
 use crate::locations::hours::OpeningHoursApi;
@@ -116,6 +116,7 @@ pub fn app_with(
     let value_rules = Arc::new(ValueRules::from_spec(&finished));
     let metrics = Arc::clone(&state.metrics);
     let load = Arc::new(Load::new(bounds, Some(state.clone())));
+    let cache = Arc::new(ResponseCache::from_env(state.db.clone()));
     let routes = Route::new()
         .nest("/", service)
         .nest("/docs", docs)
@@ -166,6 +167,7 @@ pub fn app_with(
             routes: routes_table,
             values: value_rules,
             load,
+            cache: Some(cache),
             body_timeout: bounds.body_timeout,
         },
     )

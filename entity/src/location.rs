@@ -15,6 +15,8 @@ pub struct Model {
     /// Name, description and postal place in lower case, for case-insensitive search on every
     /// database.
     pub search_text: String,
+    /// The same folded the way people type without Norwegian and Sámi letters (`tromso`).
+    pub search_ascii: String,
     pub host_type: String,
     pub street_address: String,
     pub postal_code: String,

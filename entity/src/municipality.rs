@@ -11,6 +11,8 @@ pub struct Model {
     /// `name` in lower case, so that a search is case-insensitive for æ, ø and å on every
     /// database (SQLite's `lower` folds ASCII only).
     pub name_folded: String,
+    /// The name folded the way people type without Norwegian and Sámi letters (`baerum`).
+    pub name_ascii: String,
     pub county_number: String,
     pub organization_number: Option<String>,
     pub latitude: Option<f64>,

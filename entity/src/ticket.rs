@@ -18,6 +18,8 @@ pub struct Model {
     /// `subject` and `body` in lower case, so that a search is case-insensitive for æ, ø and
     /// å on every database.
     pub search_folded: String,
+    /// The same folded the way people type without Norwegian and Sámi letters.
+    pub search_ascii: String,
     /// `establishing`, `grants`, `handbook`, `training_material`, `technical` or `other`.
     pub category: String,
     /// `low`, `normal` or `high`.

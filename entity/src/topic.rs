@@ -19,6 +19,8 @@ pub struct Model {
     /// Every name and description in lower case, for case-insensitive search on every
     /// database.
     pub search_text: String,
+    /// The same folded the way people type without Norwegian and Sámi letters.
+    pub search_ascii: String,
     pub retired_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,

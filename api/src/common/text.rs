@@ -145,10 +145,101 @@ pub fn contains_pattern(needle: &str) -> sea_orm::sea_query::LikeExpr {
     sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')
 }
 
+/// The letters folded for search, as people type them on a keyboard without them: the
+/// Norwegian letters by their usual spelling (`ø` → `o`, `æ` → `ae`, `å` → `aa`), Sámi and
+/// other accented letters by their base letter. Keep in step with the backfill in
+/// `migration/src/m20261204_000090_folded_search.rs`.
+pub const FOLDED_LETTERS: &[(char, &str)] = &[
+    ('ø', "o"),
+    ('æ', "ae"),
+    ('å', "aa"),
+    ('á', "a"),
+    ('à', "a"),
+    ('â', "a"),
+    ('ä', "a"),
+    ('č', "c"),
+    ('ç', "c"),
+    ('đ', "d"),
+    ('é', "e"),
+    ('è', "e"),
+    ('ê', "e"),
+    ('ë', "e"),
+    ('í', "i"),
+    ('ï', "i"),
+    ('ŋ', "n"),
+    ('ñ', "n"),
+    ('ó', "o"),
+    ('ò', "o"),
+    ('ô', "o"),
+    ('ö', "o"),
+    ('š', "s"),
+    ('ŧ', "t"),
+    ('ú', "u"),
+    ('ü', "u"),
+    ('ž', "z"),
+    ('ʒ', "z"),
+];
+
+/// Lower-case text with the [`FOLDED_LETTERS`] folded: `Tromsø` → `tromso`, `Kárášjohka` →
+/// `karasjohka`, `Ålesund` → `aalesund`, `Bærum` → `baerum`.
+pub fn fold(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match FOLDED_LETTERS.iter().find(|(letter, _)| *letter == c) {
+            Some((_, plain)) => folded.push_str(plain),
+            None => folded.push(c),
+        }
+    }
+    folded
+}
+
+/// Which stored text a search for `needle` reads, and the pattern for it: a needle typed
+/// with none of the [`FOLDED_LETTERS`] matches the folded text (`tromso` finds Tromsø);
+/// one with them matches the lower-case text, so `bø` still finds Bø and not Bodø.
+pub enum Needle {
+    Folded(sea_orm::sea_query::LikeExpr),
+    Lower(sea_orm::sea_query::LikeExpr),
+}
+
+impl Needle {
+    pub fn of(needle: &str) -> Self {
+        let lower = needle.to_lowercase();
+        if fold(&lower) == lower {
+            Self::Folded(contains_pattern(&lower))
+        } else {
+            Self::Lower(contains_pattern(&lower))
+        }
+    }
+
+    /// The condition on the table's folded and lower-case columns.
+    pub fn condition(
+        self,
+        folded: impl sea_orm::sea_query::IntoColumnRef,
+        lower: impl sea_orm::sea_query::IntoColumnRef,
+    ) -> sea_orm::sea_query::Expr {
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        match self {
+            Self::Folded(pattern) => Expr::col(folded).like(pattern),
+            Self::Lower(pattern) => Expr::col(lower).like(pattern),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn folding_is_how_people_type_without_norwegian_and_sami_letters() {
+        assert_eq!(fold("Tromsø"), "tromso");
+        assert_eq!(fold("Kárášjohka"), "karasjohka");
+        assert_eq!(fold("ÅLESUND"), "aalesund");
+        assert_eq!(fold("Bærum"), "baerum");
+        assert_eq!(fold("Deichman Grünerløkka"), "deichman grunerlokka");
+        assert!(matches!(Needle::of("tromso"), Needle::Folded(_)));
+        assert!(matches!(Needle::of("BØ"), Needle::Lower(_)));
+    }
 
     #[test]
     fn only_strings_without_nul_parse() {

@@ -417,6 +417,7 @@ mod tests {
             county_number: "03".into(),
             name: fields.name.clone(),
             search_text: fields.search_text(),
+            search_ascii: String::new(),
             host_type: fields.host_type.as_str().into(),
             street_address: fields.address.street.clone(),
             postal_code: fields.address.postal_code.to_string(),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use entity::{location, location_language, location_topic, opening_exception, opening_rule};
 
 use super::model::{HostType, LocationStatus, ServiceMode};
-use crate::common::text::contains_pattern;
+use crate::common::text::Needle;
 use crate::common::validation::Fields;
 use crate::common::values::{Coordinates, CountyNumber, LanguageCode, MunicipalityNumber};
 use crate::http::error::ApiError;
@@ -251,8 +251,10 @@ fn filtered(filters: &Filters) -> Select<location::Entity> {
         query = query.filter(Column::HostType.eq(host_type.as_str()));
     }
     if let Some(q) = &filters.q {
-        query = query
-            .filter(Expr::col((location::Entity, Column::SearchText)).like(contains_pattern(q)));
+        query = query.filter(Needle::of(q).condition(
+            (location::Entity, Column::SearchAscii),
+            (location::Entity, Column::SearchText),
+        ));
     }
     if let Some(since) = filters.updated_since {
         query = query.filter(Column::UpdatedAt.gte(since));

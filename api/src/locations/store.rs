@@ -158,6 +158,7 @@ fn columns(fields: &LocationFields, row: &mut location::ActiveModel) {
     row.municipality_number = Set(fields.municipality_number.to_string());
     row.name = Set(fields.name.clone());
     row.search_text = Set(fields.search_text());
+    row.search_ascii = Set(crate::common::text::fold(&fields.search_text()));
     row.host_type = Set(fields.host_type.as_str().to_string());
     row.street_address = Set(fields.address.street.clone());
     row.postal_code = Set(fields.address.postal_code.to_string());

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use poem_openapi::types::MaybeUndefined;
-use sea_orm::sea_query::{Expr, ExprTrait};
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -16,7 +16,7 @@ use super::model::{Municipality, MunicipalityChanges};
 use super::rules::{self, ChangeSet, Stored, ValidNewMunicipality};
 use crate::audit;
 use crate::auth::Caller;
-use crate::common::text::contains_pattern;
+use crate::common::text::{Needle, fold};
 use crate::common::values::{
     CountyNumber, Email, MunicipalityNumber, OrganizationNumber, PhoneNumber, WebUrl,
 };
@@ -77,10 +77,10 @@ pub async fn list(
         query = query.filter(municipality::Column::CountyNumber.eq(county.into_inner()));
     }
     if let Some(name) = filters.name {
-        query = query.filter(
-            Expr::col((municipality::Entity, municipality::Column::NameFolded))
-                .like(contains_pattern(&name.to_lowercase())),
-        );
+        query = query.filter(Needle::of(&name).condition(
+            (municipality::Entity, municipality::Column::NameAscii),
+            (municipality::Entity, municipality::Column::NameFolded),
+        ));
     }
     query = match filters.has_digihjelp {
         Some(true) => {
@@ -235,6 +235,7 @@ async fn insert(conn: &impl ConnectionTrait, new: ValidNewMunicipality) -> Resul
     municipality::ActiveModel {
         number: Set(new.number.into_inner()),
         name_folded: Set(new.name.to_lowercase()),
+        name_ascii: Set(fold(&new.name)),
         name: Set(new.name),
         county_number: Set(new.county_number.into_inner()),
         organization_number: Set(new.organization_number.map(OrganizationNumber::into_inner)),
@@ -303,6 +304,7 @@ async fn write(
     }
     if let Some(v) = changes.name {
         row.name_folded = Set(v.to_lowercase());
+        row.name_ascii = Set(fold(&v));
         row.name = Set(v);
     }
     if let Some(v) = changes.county_number {

@@ -26,7 +26,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, TicketScope};
 use crate::common::clock;
-use crate::common::text::contains_pattern;
+use crate::common::text::{Needle, fold};
 use crate::common::values::MunicipalityNumber;
 use crate::http::error::ApiError;
 use crate::http::pagination::{Page, PageRequest};
@@ -385,8 +385,10 @@ pub async fn list(
         // A slug holds no LIKE wildcards.
         .add_option(filter.tag.map(|v| Column::Tags.like(format!("%,{v},%"))))
         .add_option(filter.text.map(|v| {
-            Expr::col((ticket::Entity, Column::SearchFolded))
-                .like(contains_pattern(&v.to_lowercase()))
+            Needle::of(&v).condition(
+                (ticket::Entity, Column::SearchAscii),
+                (ticket::Entity, Column::SearchFolded),
+            )
         }))
         .add_option(filter.updated_since.map(|v| Column::UpdatedAt.gte(v)))
         .add_option(filter.sla.map(|(f, now)| sla_condition(f, now)));
@@ -643,6 +645,7 @@ pub async fn create(
         municipality_number: Set(municipality),
         created_by: Set(caller.sub.clone()),
         search_folded: Set(format!("{}\n{}", new.subject, new.body).to_lowercase()),
+        search_ascii: Set(fold(&format!("{}\n{}", new.subject, new.body))),
         subject: Set(new.subject),
         body: Set(new.body),
         category: Set(new.category.as_str().to_string()),

@@ -294,6 +294,7 @@ mod tests {
             in_scope: true,
             sort_order: 50,
             search_text: String::new(),
+            search_ascii: String::new(),
             retired_at: None,
             version: 1,
             created_at: created,

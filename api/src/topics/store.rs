@@ -1,7 +1,7 @@
 //! Reading and writing guidance topics.
 
 use chrono::Utc;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait};
+use sea_orm::sea_query::{Cond, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -13,7 +13,7 @@ use super::model::{Topic, TopicCategory, parse_slug};
 use super::rules::{TopicFields, TopicUpdate, ValidNewTopic};
 use crate::audit;
 use crate::auth::Caller;
-use crate::common::text::contains_pattern;
+use crate::common::text::Needle;
 use crate::http::error::{ApiError, ProblemCode};
 use crate::http::pagination::{Page, PageRequest};
 use crate::http::preconditions::update_versioned;
@@ -80,10 +80,10 @@ pub async fn list(
         query = query.filter(Column::RetiredAt.is_null());
     }
     if let Some(q) = &filter.q {
-        query = query.filter(
-            Expr::col((topic::Entity, Column::SearchText))
-                .like(contains_pattern(&q.to_lowercase())),
-        );
+        query = query.filter(Needle::of(q).condition(
+            (topic::Entity, Column::SearchAscii),
+            (topic::Entity, Column::SearchText),
+        ));
     }
     if let Some(category) = filter.category {
         query = query.filter(Column::Category.eq(category.as_str()));
@@ -119,6 +119,7 @@ fn columns(fields: &TopicFields, row: &mut topic::ActiveModel) {
     row.in_scope = Set(fields.in_scope);
     row.sort_order = Set(fields.sort_order);
     row.search_text = Set(fields.search_text());
+    row.search_ascii = Set(crate::common::text::fold(&fields.search_text()));
 }
 
 pub async fn create(

@@ -12,6 +12,7 @@ mod coverage;
 mod edge;
 mod errors;
 mod field_errors;
+mod folded_search;
 mod grants;
 mod hostile;
 mod hostile_suite;

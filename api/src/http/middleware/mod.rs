@@ -16,12 +16,14 @@ use crate::http::error::{ApiError, FieldError, panic_response, problem_response}
 use crate::http::metrics::{Metrics, method_label};
 use crate::http::routes::RouteTable;
 
+mod cache;
 mod conditional;
 mod limits;
 mod load;
 mod schema;
 mod values;
 
+pub use cache::ResponseCache;
 pub use limits::MAX_BODY_BYTES;
 pub use load::{EXPENSIVE_READS, Load};
 pub use values::ValueRules;
@@ -34,8 +36,11 @@ pub fn edge<E>(app: E, edge: Edge) -> impl Endpoint<Output = Response>
 where
     E: Endpoint + 'static,
 {
+    let cache = edge.cache.clone();
     app.with(CatchPanic::new().with_handler(panic_response))
+        .around(move |ep, req| cache::serve(ep, req, cache.clone()))
         .around(move |ep, req| observe(ep, req, edge.clone()))
+        .around(|ep, req| cache::control(ep, req))
         // Every answer, errors included: browsers must not guess another content type.
         .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
 }
@@ -47,6 +52,8 @@ pub struct Edge {
     pub routes: Arc<RouteTable>,
     pub values: Arc<ValueRules>,
     pub load: Arc<Load>,
+    /// Anonymous public reads served from memory; `None` serves every request afresh.
+    pub cache: Option<Arc<ResponseCache>>,
     pub body_timeout: Duration,
 }
 
@@ -61,6 +68,7 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request, edge: Edge) -> poem
         values,
         load,
         body_timeout,
+        ..
     } = edge;
     let request_id = req
         .headers()
@@ -242,6 +250,7 @@ mod tests {
                 routes,
                 values: Arc::new(ValueRules::from_spec(&json!({}))),
                 load: Arc::new(Load::new(&EdgeConfig::default(), None)),
+                cache: None,
                 body_timeout: Duration::from_secs(10),
             },
         );
