@@ -6,6 +6,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod cache;
 mod changes;
 mod counties;
 mod coverage;

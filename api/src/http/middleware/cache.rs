@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use bytes::Bytes;
+use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 
@@ -109,7 +109,11 @@ impl ResponseCache {
     /// The limits from `DIGIHJELPEN_CACHE_ENTRIES` and `DIGIHJELPEN_CACHE_MB`, else the
     /// defaults.
     pub fn from_env(db: Db) -> Self {
-        let read = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
+        let read = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+        };
         Self::new(
             db,
             read("DIGIHJELPEN_CACHE_ENTRIES").unwrap_or(DEFAULT_MAX_ENTRIES),
@@ -118,7 +122,10 @@ impl ResponseCache {
     }
 
     fn lookup(&self, key: &str, counter: i64) -> Option<Arc<Entry>> {
-        let mut entries = self.entries.lock().expect("the cache lock is never poisoned");
+        let mut entries = self
+            .entries
+            .lock()
+            .expect("the cache lock is never poisoned");
         if !entries.at(counter) {
             return None;
         }
@@ -134,7 +141,10 @@ impl ResponseCache {
         if size > MAX_ENTRY_BYTES {
             return;
         }
-        let mut entries = self.entries.lock().expect("the cache lock is never poisoned");
+        let mut entries = self
+            .entries
+            .lock()
+            .expect("the cache lock is never poisoned");
         // An answer made at an older counter than the cache is at is not kept.
         if !entries.at(counter) {
             return;
@@ -185,8 +195,7 @@ pub async fn serve<E: Endpoint>(
     req: Request,
     cache: Option<Arc<ResponseCache>>,
 ) -> poem::Result<Response> {
-    let Some(cache) = cache.filter(|c| c.max_entries > 0 && is_anonymous_public_read(&req))
-    else {
+    let Some(cache) = cache.filter(|c| c.max_entries > 0 && is_anonymous_public_read(&req)) else {
         return next.call(req).await.map(IntoResponse::into_response);
     };
     // Read before the answer is made: the answer is at least as new as this counter.

@@ -40,7 +40,7 @@ where
     app.with(CatchPanic::new().with_handler(panic_response))
         .around(move |ep, req| cache::serve(ep, req, cache.clone()))
         .around(move |ep, req| observe(ep, req, edge.clone()))
-        .around(|ep, req| cache::control(ep, req))
+        .around(cache::control)
         // Every answer, errors included: browsers must not guess another content type.
         .with(SetHeader::new().overriding("x-content-type-options", "nosniff"))
 }

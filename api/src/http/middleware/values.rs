@@ -77,9 +77,13 @@ impl ValueRules {
                     query,
                     body,
                     body_schema,
-                    secured: operation["security"]
-                        .as_array()
-                        .is_some_and(|schemes| !schemes.is_empty()),
+                    // An empty requirement (`{}`) among them makes the token optional.
+                    secured: operation["security"].as_array().is_some_and(|schemes| {
+                        !schemes.is_empty()
+                            && !schemes
+                                .iter()
+                                .any(|s| s.as_object().is_some_and(|o| o.is_empty()))
+                    }),
                 });
             }
         }
