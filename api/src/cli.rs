@@ -192,6 +192,7 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
     let server = listen(&config).await?;
     let address = server.local_addr().unwrap_or(config.listen);
     let state = AppState::new(db, verifier);
+    let stop = stop_signal();
     println!("Digihjelpen API listening on http://{address}");
     println!("  docs:  http://{address}/docs");
     println!("  spec:  http://{address}/openapi.json");
@@ -206,7 +207,7 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
         .run_with_graceful_shutdown(
             app_with(state.clone(), &config.cors_origins, &config.edge),
             async move {
-                let signal = stop_signal().await;
+                let signal = stop.await;
                 // Readiness fails at once; the listener closes as this future ends.
                 stopping.begin_stop();
                 tracing::info!(
@@ -244,26 +245,36 @@ fn identity_variable(config: &Config) -> &'static str {
 }
 
 /// Waits for SIGTERM (an orchestrator) or SIGINT (Ctrl-C) and names it.
-async fn stop_signal() -> &'static str {
+fn stop_signal() -> impl std::future::Future<Output = &'static str> {
+    // The handlers are installed here, before the server says it listens: a stop that
+    // comes at once must not find the default action (exit without a grace period).
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, "SIGTERM cannot be handled; only Ctrl-C stops cleanly");
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                },
+                (term, _) => {
+                    if let Err(err) = term {
+                        tracing::warn!(error = %err, "SIGTERM cannot be handled; only Ctrl-C stops cleanly");
+                    }
+                    let _ = tokio::signal::ctrl_c().await;
+                    "SIGINT"
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
     }
 }
 

@@ -275,13 +275,16 @@ async fn sigterm_lets_the_requests_in_flight_finish_then_exits_0(database_url: O
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Long enough for the uploads to be dispatched on a machine busy with the load.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
 
     signal(&served, Signal::SIGTERM);
     tokio::time::sleep(Duration::from_millis(400)).await;
+    let exited = served.child.try_wait().unwrap();
     assert!(
-        served.child.try_wait().unwrap().is_none(),
-        "the server must wait for the requests in flight"
+        exited.is_none(),
+        "the server must wait for the requests in flight; it exited with {exited:?}, printing {:?}",
+        served.output.lock().unwrap()
     );
     // No new connections are accepted.
     assert!(TcpStream::connect(address).await.is_err());
