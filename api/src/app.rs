@@ -31,6 +31,7 @@ use crate::tickets::TicketsApi;
 use crate::tickets::service_levels::ServiceLevelsApi;
 use crate::topics::TopicsApi;
 use crate::topics::resources::TopicResourcesApi;
+use crate::webhooks::WebhooksApi;
 
 /// Every resource's operations; a resource with sub-resources is one group.
 type Apis = (
@@ -45,7 +46,7 @@ type Apis = (
     (GrantSchemesApi, GrantApplicationsApi),
     CoverageApi,
     AuditApi,
-    ChangesApi,
+    (ChangesApi, WebhooksApi),
 );
 
 const DESCRIPTION: &str = "\

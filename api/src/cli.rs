@@ -9,6 +9,8 @@ use crate::config::{Config, ConfigError, JwtKey, KeySource};
 use crate::http::server::Server;
 use crate::logging::init_logging;
 use crate::state::{AppState, Db};
+use crate::webhooks::target::TargetPolicy;
+use crate::webhooks::worker::{Worker, WorkerSettings};
 use clap::{Parser, Subcommand, ValueEnum};
 use migration::{Migrator, MigratorTrait};
 
@@ -191,7 +193,9 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
     count_missing_clocks(&db).await?;
     let server = listen(&config).await?;
     let address = server.local_addr().unwrap_or(config.listen);
-    let state = AppState::new(db, verifier);
+    let state = AppState::new(db, verifier).with_webhook_targets(TargetPolicy {
+        allow_private: config.webhook_allow_private,
+    });
     let stop = stop_signal();
     println!("Digihjelpen API listening on http://{address}");
     println!("  docs:  http://{address}/docs");
@@ -201,6 +205,18 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
         state.db.clone(),
         config.changes_retention,
     ));
+    let (stop_deliveries, deliveries_stopped) = tokio::sync::watch::channel(false);
+    let deliveries = tokio::spawn(
+        Worker::new(
+            state.db.clone(),
+            WorkerSettings {
+                targets: state.webhook_targets,
+                ..WorkerSettings::default()
+            },
+            state.webhook_metrics.clone(),
+        )
+        .run(deliveries_stopped),
+    );
     let stopping = state.clone();
     let grace = config.shutdown_grace;
     let served = server
@@ -220,6 +236,14 @@ async fn serve(config: Config) -> Result<(), ConfigError> {
         )
         .await;
     pruning.abort();
+    // A delivery being sent is finished (a receiver has 5 s) before the pool closes.
+    let _ = stop_deliveries.send(true);
+    if tokio::time::timeout(Duration::from_secs(10), deliveries)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the webhook deliveries did not stop in time");
+    }
     state.db.close().await;
     served.map_err(|e| ConfigError {
         variable: "DIGIHJELPEN_LISTEN",

@@ -31,3 +31,4 @@ pub mod state;
 pub mod tags;
 pub mod tickets;
 pub mod topics;
+pub mod webhooks;

@@ -13,12 +13,17 @@ use sea_orm::{
 
 use crate::auth::Verifier;
 use crate::http::metrics::Metrics;
+use crate::webhooks::target::TargetPolicy;
+use crate::webhooks::worker::WebhookMetrics;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub verifier: Arc<Verifier>,
     pub metrics: Arc<Metrics>,
+    /// Where webhooks may send (`DIGIHJELPEN_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_targets: TargetPolicy,
+    pub webhook_metrics: WebhookMetrics,
     stopping: Arc<AtomicBool>,
 }
 
@@ -28,12 +33,24 @@ impl AppState {
         for collector in verifier.collectors() {
             metrics.register(collector);
         }
+        let webhook_metrics = WebhookMetrics::new();
+        for collector in webhook_metrics.collectors() {
+            metrics.register(collector);
+        }
         Self {
             db,
             verifier: Arc::new(verifier),
             metrics: Arc::new(metrics),
+            webhook_targets: TargetPolicy::default(),
+            webhook_metrics,
             stopping: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The same, with webhook targets on private networks allowed or not.
+    pub fn with_webhook_targets(mut self, targets: TargetPolicy) -> Self {
+        self.webhook_targets = targets;
+        self
     }
 
     /// From now on `/health/ready` answers 503: the server is stopping.

@@ -25,3 +25,6 @@ pub mod ticket_status_change;
 pub mod topic;
 pub mod topic_resource;
 pub mod topic_resource_language;
+pub mod webhook;
+pub mod webhook_attempt;
+pub mod webhook_delivery;

@@ -14,6 +14,7 @@ mod m20261203_000060_service_levels;
 mod m20261203_000070_waitlist;
 mod m20261204_000080_changes;
 mod m20261204_000090_folded_search;
+mod m20261204_000100_webhooks;
 mod reference;
 
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000070_waitlist::Migration),
             Box::new(m20261204_000080_changes::Migration),
             Box::new(m20261204_000090_folded_search::Migration),
+            Box::new(m20261204_000100_webhooks::Migration),
         ]
     }
 }

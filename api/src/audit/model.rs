@@ -68,6 +68,8 @@ pub enum ResourceType {
     ServiceCalendar,
     /// The kontaktpunkt's service-level targets.
     ServiceLevels,
+    /// A webhook subscription (kept out of the change feed: it is its owner's setting).
+    Webhook,
 }
 
 impl ResourceType {
@@ -85,6 +87,7 @@ impl ResourceType {
             Self::GrantApplication => "grant_application",
             Self::ServiceCalendar => "service_calendar",
             Self::ServiceLevels => "service_levels",
+            Self::Webhook => "webhook",
         }
     }
 }

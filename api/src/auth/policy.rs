@@ -53,6 +53,17 @@ pub fn manage_topics(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// KS subscribes to anything it reads, a municipality to what it reads (its own private
+/// resources among them); the ministry reads through the API and the feed instead.
+pub fn manage_webhooks(caller: &Caller) -> Result<(), ApiError> {
+    match caller.role {
+        Role::Ks | Role::Municipality => Ok(()),
+        Role::Kmd => Err(forbidden(
+            "webhooks are for KS and the municipalities; the ministry follows the change feed",
+        )),
+    }
+}
+
 /// Meeting places are arranged by KS and the ministry.
 pub fn manage_meeting_places(caller: &Caller) -> Result<(), ApiError> {
     match caller.role {

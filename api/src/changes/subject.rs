@@ -54,8 +54,8 @@ fn change_action(action: Action) -> ChangeAction {
 
 /// The feed type of an audited write, and who may read its entries when the resource
 /// itself does not say more.
-fn feed_type(resource: ResourceType, action: Action) -> (FeedType, Audience) {
-    match (resource, action) {
+fn feed_type(resource: ResourceType, action: Action) -> Option<(FeedType, Audience)> {
+    Some(match (resource, action) {
         (ResourceType::Location, Action::ReplaceOpeningHours) => {
             (FeedType::OpeningHours, Audience::Public)
         }
@@ -76,7 +76,8 @@ fn feed_type(resource: ResourceType, action: Action) -> (FeedType, Audience) {
         (ResourceType::GrantApplication, _) => (FeedType::GrantApplication, Audience::Owner),
         (ResourceType::ServiceCalendar, _) => (FeedType::KontaktpunktCalendar, Audience::Staff),
         (ResourceType::ServiceLevels, _) => (FeedType::KontaktpunktServiceLevels, Audience::Staff),
-    }
+        (ResourceType::Webhook, _) => return None,
+    })
 }
 
 /// The entry of an audited write, or `None` for writes the feed shows otherwise (a ticket's
@@ -90,7 +91,9 @@ pub async fn describe(
     if matches!(action, Action::Reply | Action::Note) {
         return Ok(None);
     }
-    let (kind, audience) = feed_type(resource, action);
+    let Some((kind, audience)) = feed_type(resource, action) else {
+        return Ok(None);
+    };
     let mut subject = Subject::new(kind, id, change_action(action), audience);
     let found = read_resource(conn, &mut subject).await?;
     if !found {

@@ -22,6 +22,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long the change feed keeps its entries, tombstones included.
     pub changes_retention: Duration,
+    /// Webhooks may send to loopback, link-local and private addresses, and over `http`.
+    pub webhook_allow_private: bool,
 }
 
 /// The bounds at the edge: how long a client may take, how many connections and requests
@@ -210,6 +212,7 @@ impl Config {
             edge: EdgeConfig::from_lookup(&var)?,
             shutdown_grace: shutdown_grace(&var)?,
             changes_retention: changes_retention(&var)?,
+            webhook_allow_private: webhook_allow_private(&var)?,
         })
     }
 }
@@ -246,6 +249,21 @@ fn changes_retention(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, 
                     format!("'{v}' is not a duration such as 90d (at least 1h)"),
                 )
             }),
+    }
+}
+
+/// `DIGIHJELPEN_WEBHOOK_ALLOW_PRIVATE`: `false` unless set to `true`.
+fn webhook_allow_private(var: &impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
+    match var("DIGIHJELPEN_WEBHOOK_ALLOW_PRIVATE")
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(error(
+            "DIGIHJELPEN_WEBHOOK_ALLOW_PRIVATE",
+            format!("'{other}' is neither true nor false"),
+        )),
     }
 }
 

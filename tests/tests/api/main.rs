@@ -27,3 +27,4 @@ mod service_levels;
 mod spec;
 mod tickets;
 mod topics;
+mod webhooks;

@@ -7,6 +7,8 @@ use digihjelpen::app::app;
 use digihjelpen::auth::{Role, TokenRequest, Verifier, mint};
 use digihjelpen::config::{JwtConfig, JwtKey};
 use digihjelpen::state::{AppState, Db};
+use digihjelpen::webhooks::target::TargetPolicy;
+use digihjelpen::webhooks::worker::{Worker, WorkerSettings};
 use migration::{Migrator, MigratorTrait};
 use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
@@ -111,6 +113,35 @@ impl TestApp {
     pub async fn another_instance(&self) -> Self {
         let db = connect(&self.url).await;
         Self::start(db, self.url.clone(), self.jwt.clone(), None, None).await
+    }
+
+    /// This app with webhooks allowed to send to this machine over `http`, as
+    /// `DIGIHJELPEN_WEBHOOK_ALLOW_PRIVATE=true` allows it.
+    pub fn allowing_private_webhooks(mut self) -> Self {
+        self.state = self.state.clone().with_webhook_targets(TargetPolicy {
+            allow_private: true,
+        });
+        let endpoint = app(self.state.clone(), &["https://digihjelpen.example".into()]);
+        self.client = TestClient::new(endpoint.boxed());
+        self
+    }
+
+    /// A webhook delivery worker on this app's database, as `serve` runs one; it stops
+    /// when the handle is dropped.
+    pub fn deliveries(&self, settings: WorkerSettings) -> Deliveries {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = Worker::new(
+            self.state.db.clone(),
+            WorkerSettings {
+                targets: self.state.webhook_targets,
+                ..settings
+            },
+            self.state.webhook_metrics.clone(),
+        );
+        Deliveries {
+            stop,
+            _task: tokio::spawn(worker.run(stopped)),
+        }
     }
 
     async fn start(
@@ -343,4 +374,16 @@ async fn connect(url: &str) -> Db {
 fn postgres_required() -> bool {
     std::env::var("DIGIHJELPEN_REQUIRE_POSTGRES")
         .is_ok_and(|value| !value.is_empty() && value != "0")
+}
+
+/// A running delivery worker; dropping it stops it.
+pub struct Deliveries {
+    stop: tokio::sync::watch::Sender<bool>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Deliveries {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
 }
