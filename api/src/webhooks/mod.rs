@@ -119,9 +119,9 @@ impl WebhooksApi {
 
     /// Change a webhook
     ///
-    /// Its URL, description and filter; `enabled: false` pauses it (changes are still
-    /// queued), `enabled: true` turns it back on, also after the server turned it off. Send
-    /// `If-Match` with the ETag you read.
+    /// Its URL, description and filter; `enabled: false` pauses it, `enabled: true` turns it
+    /// back on (also after the server turned it off) and sends what changed meanwhile, in
+    /// order, as long as the feed still keeps it. Send `If-Match` with the ETag you read.
     #[oai(
         path = "/webhooks/:id",
         method = "patch",

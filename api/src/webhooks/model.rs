@@ -52,8 +52,8 @@ impl Example for NewWebhook {
     }
 }
 
-/// The fields to change; absent fields stay. `enabled: true` turns a subscription that was
-/// disabled after a day of failures back on: its pending deliveries are tried at once.
+/// The fields to change; absent fields stay. `enabled: true` turns a subscription back on
+/// (also one turned off after a day of failures): its waiting deliveries are tried at once.
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct WebhookChanges {
