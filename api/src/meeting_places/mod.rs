@@ -10,7 +10,7 @@ mod ics;
 pub mod model;
 pub mod registrations;
 mod rules;
-mod store;
+pub(crate) mod store;
 
 use chrono::{DateTime, Utc};
 use poem_openapi::OpenApi;

@@ -2,6 +2,7 @@
 //! in order, retried until it is taken (see [`worker`]).
 
 pub mod model;
+mod resource;
 pub mod rules;
 pub mod store;
 pub mod target;
@@ -59,7 +60,8 @@ impl WebhooksApi {
     /// within 5 s takes the delivery; anything else is tried again after about 1, 2, 4, 8 …
     /// seconds (at most an hour apart), and the ones behind it wait. After 24 hours of
     /// failures the subscription is turned off. The `url` must be `https` on a public address.
-    /// The answer shows the signing `secret`, this once.
+    /// The body carries the change entry and, for a public resource, the resource as its
+    /// `GET` shows it. The answer shows the signing `secret`, this once.
     #[oai(path = "/webhooks", method = "post", operation_id = "create_webhook")]
     async fn create(
         &self,
@@ -196,7 +198,7 @@ impl WebhooksApi {
         let tx = state.db.begin_write().await?;
         let hook = store::find_model(&tx, &auth.0, id.0).await?;
         let delivery_id = store::queue(&tx, hook.id, WebhookEvent::Ping, None, |delivery| {
-            worker::body_of(hook.id, delivery, None)
+            worker::body_of(hook.id, delivery, None, None)
         })
         .await?;
         tx.commit().await?;

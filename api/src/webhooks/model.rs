@@ -175,10 +175,14 @@ pub struct DeliveryBody {
     pub event: WebhookEvent,
     pub webhook_id: Uuid,
     pub delivery_id: Uuid,
-    /// The change (ids only: read the resource from the API as the subscriber may);
-    /// null for a ping.
+    /// The change; null for a ping.
     #[oai(nullable)]
     pub change: Option<ChangeEntry>,
+    /// The resource as its public `GET` shows it, read when the delivery was queued, for a
+    /// public resource that still exists; null for a deletion and for private resources
+    /// (tickets, registrations, applications, ...) and exceptions: read those with your token.
+    #[oai(nullable)]
+    pub resource: Option<serde_json::Value>,
 }
 
 /// One try at sending a delivery.

@@ -31,6 +31,7 @@ use uuid::Uuid;
 use entity::{webhook, webhook_attempt, webhook_delivery};
 
 use super::model::{DeliveryBody, WebhookEvent};
+use super::resource::public_body;
 use super::rules::{retry_after, signature, split};
 use super::store::{self, DELIVERED, PENDING};
 use super::target::{CheckedResolver, TargetPolicy, literal_host_allowed};
@@ -370,11 +371,16 @@ impl Worker {
         if through <= hook.after_sequence {
             return Ok(());
         }
-        let tx = self.inner.db.begin_write().await?;
+        let mut read = Vec::with_capacity(entries.len());
         for entry in entries {
+            let resource = public_body(conn, &entry).await?;
+            read.push((entry, resource));
+        }
+        let tx = self.inner.db.begin_write().await?;
+        for (entry, resource) in read {
             let sequence = entry.sequence;
             store::queue(&tx, hook.id, WebhookEvent::Change, Some(sequence), |id| {
-                body_of(hook.id, id, Some(entry))
+                body_of(hook.id, id, Some(entry), resource)
             })
             .await?;
         }
@@ -580,7 +586,12 @@ fn owner_of(hook: &webhook::Model) -> Caller {
 }
 
 /// The JSON body of a delivery.
-pub fn body_of(webhook_id: Uuid, delivery_id: Uuid, change: Option<ChangeEntry>) -> String {
+pub fn body_of(
+    webhook_id: Uuid,
+    delivery_id: Uuid,
+    change: Option<ChangeEntry>,
+    resource: Option<serde_json::Value>,
+) -> String {
     let event = if change.is_some() {
         WebhookEvent::Change
     } else {
@@ -591,6 +602,7 @@ pub fn body_of(webhook_id: Uuid, delivery_id: Uuid, change: Option<ChangeEntry>)
         webhook_id,
         delivery_id,
         change,
+        resource,
     }
     .to_json()
     .map(|v| v.to_string())

@@ -10,7 +10,7 @@ fn slugs(reply: &Reply) -> Vec<String> {
     field(reply, "slug")
 }
 
-fn video_calls() -> Value {
+pub fn video_calls() -> Value {
     json!({
         "slug": "video-calls",
         "name_nb": "Videosamtaler med familie og venner",
