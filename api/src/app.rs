@@ -19,6 +19,7 @@ use crate::grants::applications::GrantApplicationsApi;
 use crate::http;
 use crate::http::middleware::{Edge, Load, ResponseCache, ValueRules, edge};
 use crate::http::routes::RouteTable;
+use crate::languages::LanguagesApi;
 use crate::locations::LocationsApi;
 use crate::locations::hours::OpeningHoursApi;
 use crate::locations::topics::LocationTopicsApi;
@@ -37,7 +38,7 @@ use crate::webhooks::WebhooksApi;
 type Apis = (
     OperationsApi,
     MeApi,
-    CountiesApi,
+    (CountiesApi, LanguagesApi),
     MunicipalitiesApi,
     (LocationsApi, OpeningHoursApi, LocationTopicsApi),
     (TopicsApi, TopicResourcesApi),

@@ -21,6 +21,7 @@ pub mod counties;
 pub mod coverage;
 pub mod grants;
 pub mod http;
+pub mod languages;
 pub mod locations;
 pub mod logging;
 pub mod me;

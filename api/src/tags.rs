@@ -34,4 +34,6 @@ pub enum ApiTags {
     Audit,
     /// Keeping a copy in sync: the change feed, and webhooks that push it.
     Sync,
+    /// The languages guidance is given in, as `languages` fields take them.
+    Languages,
 }

@@ -18,6 +18,7 @@ mod grants;
 mod hostile;
 mod hostile_suite;
 mod identity;
+mod languages;
 mod locations;
 mod meeting_places;
 mod municipalities;

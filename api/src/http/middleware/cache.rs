@@ -1,7 +1,7 @@
 //! Anonymous public reads served from memory, and `Cache-Control` on every answer.
 //!
 //! An anonymous `GET` of a public resource (locations and their searches, hours and
-//! schedules, topics, municipalities, counties) is answered from an in-process copy while
+//! schedules, topics, municipalities, counties, languages) is answered from an in-process copy while
 //! the database's change counter (`changes::counter`, bumped by every write transaction) is
 //! where it was when the copy was made. The counter is read from the database once per such
 //! request, before anything else, so a replica never answers with data older than what any
@@ -36,6 +36,7 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "/api/v1/topics",
     "/api/v1/municipalities",
     "/api/v1/counties",
+    "/api/v1/languages",
 ];
 
 /// The request headers an answer may depend on: part of the key.
