@@ -175,23 +175,28 @@ impl Worker {
     /// Works round after round until `stop` turns true; a delivery being sent is finished
     /// first, and the leases held are let go.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            if let Err(err) = self.round(&stop).await {
+        let mut working = tokio::task::JoinSet::new();
+        while !*stop.borrow() {
+            while working.try_join_next().is_some() {}
+            if let Err(err) = self.round(&stop, &mut working).await {
                 tracing::warn!(error = %err, "a round of webhook deliveries failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.inner.settings.poll) => {}
-                _ = stop.wait_for(|stop| *stop) => return,
+                _ = stop.wait_for(|stop| *stop) => {}
             }
         }
+        while working.join_next().await.is_some() {}
     }
 
     /// One round: every enabled subscription whose lease is free is worked on, each in a
-    /// task of its own so that a slow receiver does not hold up the others.
-    pub async fn round(&self, stop: &watch::Receiver<bool>) -> Result<(), DbErr> {
+    /// task of its own that the next rounds do not wait for, so that a slow receiver holds
+    /// up no one but its own subscription (whose lease it holds meanwhile).
+    async fn round(
+        &self,
+        stop: &watch::Receiver<bool>,
+        working: &mut tokio::task::JoinSet<()>,
+    ) -> Result<(), DbErr> {
         let conn = self.inner.db.conn();
         let now = clock::now();
         let free: Vec<Uuid> = webhook::Entity::find()
@@ -204,14 +209,13 @@ impl Worker {
             .into_tuple()
             .all(conn)
             .await?;
-        let mut tasks = tokio::task::JoinSet::new();
         for id in free {
             let Some(token) = self.claim(id).await? else {
                 continue;
             };
             let worker = self.clone();
             let stop = stop.clone();
-            tasks.spawn(async move {
+            working.spawn(async move {
                 if let Err(err) = worker.work_on(id, token, &stop).await {
                     tracing::warn!(webhook = %id, error = %err, "webhook delivery failed");
                 }
@@ -220,7 +224,6 @@ impl Worker {
                 }
             });
         }
-        while tasks.join_next().await.is_some() {}
         let depth = webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::State.eq(PENDING))
             .count(conn)
