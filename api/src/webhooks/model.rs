@@ -31,7 +31,6 @@ crate::checked_text!(
 #[oai(deny_unknown_fields, example)]
 pub struct NewWebhook {
     pub url: UrlText,
-    #[oai(default)]
     pub description: Option<DescriptionText>,
     #[oai(default)]
     pub resource_types: Vec<FeedType>,
