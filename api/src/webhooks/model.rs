@@ -7,6 +7,7 @@ use poem_openapi::{ApiResponse, Enum, Object};
 use uuid::Uuid;
 
 use crate::changes::model::{ChangeAction, ChangeEntry, FeedType};
+use crate::common::optional::NotNull;
 
 pub const URL_MAX: usize = 2000;
 pub const DESCRIPTION_MAX: usize = 500;
@@ -31,22 +32,20 @@ crate::checked_text!(
 #[oai(deny_unknown_fields, example)]
 pub struct NewWebhook {
     pub url: UrlText,
-    pub description: Option<DescriptionText>,
-    #[oai(default)]
-    pub resource_types: Vec<FeedType>,
-    #[oai(default)]
-    pub actions: Vec<ChangeAction>,
+    pub description: NotNull<DescriptionText>,
+    pub resource_types: NotNull<Vec<FeedType>>,
+    pub actions: NotNull<Vec<ChangeAction>>,
 }
 
 impl Example for NewWebhook {
     fn example() -> Self {
         Self {
             url: UrlText("https://intranett.oslo.kommune.no/digihjelp/hendelser".into()),
-            description: Some(DescriptionText(
+            description: NotNull(Some(DescriptionText(
                 "Oppdaterer kommunens nettside når åpningstidene endres".into(),
-            )),
-            resource_types: vec![FeedType::Location, FeedType::OpeningHours],
-            actions: Vec::new(),
+            ))),
+            resource_types: NotNull(Some(vec![FeedType::Location, FeedType::OpeningHours])),
+            actions: NotNull(None),
         }
     }
 }
@@ -57,8 +56,14 @@ impl Example for NewWebhook {
 #[oai(deny_unknown_fields, example)]
 pub struct WebhookChanges {
     pub url: MaybeUndefined<UrlText>,
+    /// `null` clears it.
+    #[oai(nullable)]
     pub description: MaybeUndefined<DescriptionText>,
+    /// `null` or `[]`: every kind.
+    #[oai(nullable)]
     pub resource_types: MaybeUndefined<Vec<FeedType>>,
+    /// `null` or `[]`: every action.
+    #[oai(nullable)]
     pub actions: MaybeUndefined<Vec<ChangeAction>>,
     pub enabled: MaybeUndefined<bool>,
 }

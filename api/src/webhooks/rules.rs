@@ -75,7 +75,7 @@ pub async fn check_new(new: &NewWebhook, policy: TargetPolicy) -> Result<Webhook
     let mut errors = Vec::new();
     let url = check_url(&new.url, policy, &mut errors).await;
     let description = check_description(
-        new.description.as_ref().map_or("", |d| d.as_ref()),
+        new.description.0.as_ref().map_or("", |d| d.as_ref()),
         &mut errors,
     );
     if !errors.is_empty() {
@@ -84,8 +84,8 @@ pub async fn check_new(new: &NewWebhook, policy: TargetPolicy) -> Result<Webhook
     Ok(WebhookFields {
         url,
         description,
-        resource_types: distinct(&new.resource_types),
-        actions: distinct(&new.actions),
+        resource_types: distinct(new.resource_types.0.as_deref().unwrap_or_default()),
+        actions: distinct(new.actions.0.as_deref().unwrap_or_default()),
     })
 }
 

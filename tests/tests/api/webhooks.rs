@@ -688,6 +688,14 @@ async fn bad_webhook_requests_name_their_fields_and_store_nothing(app: TestApp) 
             json!({"url": "http://127.0.0.1:9/x", "secret": "mine"}),
             "secret",
         ),
+        (
+            json!({"url": "http://127.0.0.1:9/x", "resource_types": null}),
+            "resource_types",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/x", "description": null}),
+            "description",
+        ),
     ] {
         let reply = post(&app, &ks, "/api/v1/webhooks", None, body.clone()).await;
         assert!(
