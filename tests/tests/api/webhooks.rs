@@ -18,7 +18,7 @@ use sha2::Sha256;
 use crate::db_test;
 use crate::helpers::{id_of, patch, post, scalar};
 use crate::locations::{create_ok, deichman, location_at};
-use crate::support::TestApp;
+use crate::support::{Reply, TestApp};
 use crate::tickets::new_ticket;
 use crate::topics::video_calls;
 
@@ -138,6 +138,27 @@ fn signed_with(secret: &str, delivery: &Received) -> bool {
         == format!("v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The attempts of webhook `hook_id`, newest first, once at least `n` are stored (each is
+/// stored just after its receiver answered), within 10 s.
+async fn attempts(app: &TestApp, hook_id: &str, n: usize) -> Reply {
+    for _ in 0..200 {
+        let listed = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/webhooks/{hook_id}/deliveries?limit=50"),
+            )
+            .bearer(&app.ks())
+            .send()
+            .await;
+        listed.expect(200);
+        if listed.body["items"].as_array().unwrap().len() >= n {
+            return listed;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} attempts were stored");
+}
+
 async fn subscribe(app: &TestApp, token: &str, body: Value) -> Value {
     let reply = post(app, token, "/api/v1/webhooks", None, body).await;
     reply.expect(201);
@@ -255,26 +276,8 @@ async fn a_subscriber_gets_each_change_signed_and_in_order(app: TestApp) {
     assert_eq!(pinged["delivery_id"], ping.body["delivery_id"]);
     assert!(signed_with(&secret, &got[3]));
 
-    // Every attempt is listed, newest first, with its status and latency (the last one
-    // is stored just after the receiver answered).
-    let mut attempts = None;
-    for _ in 0..100 {
-        let listed = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/webhooks/{hook_id}/deliveries"),
-            )
-            .bearer(&app.ks())
-            .send()
-            .await;
-        listed.expect(200);
-        if listed.body["items"].as_array().unwrap().len() == 4 {
-            attempts = Some(listed);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let attempts = attempts.expect("four attempts listed");
+    // Every attempt is listed, newest first, with its status and latency.
+    let attempts = attempts(&app, &hook_id, 4).await;
     let items = attempts.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 4);
     assert_eq!(items[0]["event"], "ping");
@@ -340,14 +343,7 @@ async fn a_failing_receiver_gets_the_event_again_after_each_failure_and_in_order
         "nothing is sent twice once taken"
     );
     let hook_id = id_of(&hook);
-    let attempts = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/webhooks/{hook_id}/deliveries?limit=10"),
-        )
-        .bearer(&app.ks())
-        .send()
-        .await;
+    let attempts = attempts(&app, &hook_id, 5).await;
     let statuses: Vec<i64> = attempts.body["items"]
         .as_array()
         .unwrap()
@@ -443,13 +439,8 @@ async fn targets_that_are_not_public_https_are_refused(app: TestApp) {
     // And a worker that may not send privately refuses to, without connecting.
     let _worker = app.deliveries(quick());
     create_ok(&app, deichman()).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let attempts = attempts(&app, &id_of(&hook), 1).await;
     assert!(receiver.received().is_empty());
-    let attempts = app
-        .call(Method::GET, &format!("{path}/deliveries"))
-        .bearer(&app.ks())
-        .send()
-        .await;
     let first = &attempts.body["items"][0];
     assert_eq!(first["succeeded"], false, "{}", attempts.body);
     assert_eq!(first["status_code"], Value::Null);
