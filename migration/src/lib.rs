@@ -15,6 +15,7 @@ mod m20261203_000070_waitlist;
 mod m20261204_000080_changes;
 mod m20261204_000090_folded_search;
 mod m20261204_000100_webhooks;
+mod m20261204_000110_language_codes;
 mod reference;
 
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000080_changes::Migration),
             Box::new(m20261204_000090_folded_search::Migration),
             Box::new(m20261204_000100_webhooks::Migration),
+            Box::new(m20261204_000110_language_codes::Migration),
         ]
     }
 }

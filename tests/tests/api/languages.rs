@@ -60,3 +60,39 @@ async fn bad_paging_of_the_languages_is_refused(app: TestApp) {
     }
 }
 db_test!(bad_paging_of_the_languages_is_refused);
+
+async fn three_letter_codes_are_stored_on_locations_and_resources(app: TestApp) {
+    let mut body = crate::locations::deichman();
+    body["languages"] = serde_json::json!(["nb", "smj", "fkv", "nsl"]);
+    let id = crate::locations::create_ok(&app, body).await;
+    let read = app.get(&format!("/api/v1/locations/{id}")).await;
+    read.expect(200);
+    let mut codes: Vec<&str> = read.body["languages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["fkv", "nb", "nsl", "smj"]);
+    let resource = crate::helpers::post(
+        &app,
+        &app.ks(),
+        "/api/v1/topics/buying-equipment/resources",
+        None,
+        serde_json::json!({
+            "url": "https://www.romanifolket.no/veiledning",
+            "languages": ["rmu", "rmy"],
+            "format": "video",
+            "publisher": "HK-dir",
+            "title": "Kjøpe mobil og PC",
+        }),
+    )
+    .await;
+    resource.expect(201);
+    assert_eq!(
+        resource.body["languages"],
+        serde_json::json!(["rmu", "rmy"])
+    );
+}
+db_test!(three_letter_codes_are_stored_on_locations_and_resources);
