@@ -21,16 +21,19 @@ pub struct TargetPolicy {
 }
 
 impl TargetPolicy {
+    /// `https`, and `http` where private targets are allowed.
+    pub fn allows_scheme(&self, scheme: &str) -> bool {
+        scheme == "https" || (self.allow_private && scheme == "http")
+    }
+
     /// Why `url` is not a target this server sends to, as the 422 message for `url`.
     pub async fn refusal(&self, url: &str) -> Option<String> {
         let parsed = match Url::parse(url) {
             Ok(parsed) => parsed,
             Err(err) => return Some(format!("is not a URL ({err})")),
         };
-        match parsed.scheme() {
-            "https" => {}
-            "http" if self.allow_private => {}
-            _ => return Some("must be an https URL".into()),
+        if !self.allows_scheme(parsed.scheme()) {
+            return Some("must be an https URL".into());
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Some("must not hold a user name or password".into());
@@ -136,9 +139,9 @@ impl tower_service::Service<Name> for CheckedResolver {
 /// resolver is not asked for those).
 pub fn literal_host_allowed(url: &Url, policy: TargetPolicy) -> bool {
     match url.host() {
-        Some(url::Host::Ipv4(ip)) => policy.allow_private || is_public_v4(ip),
-        Some(url::Host::Ipv6(ip)) => policy.allow_private || is_public(IpAddr::V6(ip)),
-        _ => true,
+        Some(url::Host::Ipv4(ip)) => policy.allow_private || is_public(ip.into()),
+        Some(url::Host::Ipv6(ip)) => policy.allow_private || is_public(ip.into()),
+        Some(url::Host::Domain(_)) | None => true,
     }
 }
 

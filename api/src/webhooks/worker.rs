@@ -143,6 +143,8 @@ struct Outcome {
     status: Option<i32>,
     error: Option<String>,
     latency_ms: i32,
+    /// Not sent at all: the target is not one this server sends to.
+    refused: bool,
 }
 
 impl Outcome {
@@ -408,12 +410,13 @@ impl Worker {
             status: None,
             error: Some(why),
             latency_ms: 0,
+            refused: true,
         };
         let targets = self.inner.settings.targets;
         let Ok(url) = Url::parse(&hook.url) else {
             return refused("the URL does not parse".into());
         };
-        if url.scheme() != "https" && !(targets.allow_private && url.scheme() == "http") {
+        if !targets.allows_scheme(url.scheme()) {
             return refused("only https targets are sent to".into());
         }
         if !literal_host_allowed(&url, targets) {
@@ -453,11 +456,13 @@ impl Worker {
                     self.inner.settings.timeout.as_secs_f64()
                 )),
                 latency_ms,
+                refused: false,
             },
             Ok(Err(err)) => Outcome {
                 status: None,
                 error: Some(truncate(&innermost(&err))),
                 latency_ms,
+                refused: false,
             },
             Ok(Ok(response)) => {
                 let status = response.status();
@@ -465,6 +470,7 @@ impl Worker {
                     status: Some(i32::from(status.as_u16())),
                     error: (!status.is_success()).then(|| format!("answered {status}")),
                     latency_ms,
+                    refused: false,
                 }
             }
         }
@@ -480,11 +486,10 @@ impl Worker {
         let settings = &self.inner.settings;
         let now = clock::now();
         let succeeded = outcome.succeeded();
-        let label = match (succeeded, outcome.status) {
+        let label = match (succeeded, outcome.refused) {
             (true, _) => "succeeded",
-            (false, Some(_)) => "failed",
-            (false, None) if outcome.latency_ms == 0 => "refused",
-            (false, None) => "failed",
+            (false, true) => "refused",
+            (false, false) => "failed",
         };
         self.inner
             .metrics
