@@ -578,7 +578,12 @@ async fn waiting_on_the_municipality_pauses_the_resolution_clock(app: TestApp) {
         cal.between(before, expected),
         cal.between(paused_at, resumed_at)
     );
-    assert!(expected > before);
+    // Later, unless the wait fell wholly outside business hours (a run in the evening).
+    if cal.between(paused_at, resumed_at) > TimeDelta::zero() {
+        assert!(expected > before);
+    } else {
+        assert_eq!(expected, before);
+    }
     // Resolving stops it: met.
     let resolved = set_status(&app, &id, "resolved").await;
     resolved.expect(200);
